@@ -1,0 +1,181 @@
+"""Shared building blocks: registration, the official initialiser, and one conv layer for every padding rule.
+
+All layers are NHWC. `Conv` owns its kernel, bias and (optionally) the spectral-norm vector `u`, so a checkpoint of
+any composite layer holds every variable (no wrapped layers kept only in lists).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+PACKAGE = "lggan_tf"
+
+
+def register(cls):
+    """Register a layer for Keras (de)serialisation under the `lggan_tf>` namespace."""
+    return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+
+
+def official_init(gain: float = 0.02) -> keras.initializers.Initializer:
+    """SPADE/LGGAN `init_type='xavier'`, `init_variance=0.02`: xavier_normal with gain 0.02."""
+    return keras.initializers.VarianceScaling(scale=gain**2, mode="fan_avg", distribution="untruncated_normal")
+
+
+def normal_init(std: float = 0.02) -> keras.initializers.Initializer:
+    """pix2pix/cross-view `normal(0, 0.02)` init."""
+    return keras.initializers.RandomNormal(stddev=std)
+
+
+def pad_nhwc(x, pad: int, mode: str):
+    """Symmetric spatial padding of an NHWC tensor: mode 'zero' or 'reflect'."""
+    if pad == 0:
+        return x
+    paddings = [[0, 0], [pad, pad], [pad, pad], [0, 0]]
+    return tf.pad(x, paddings, mode="REFLECT" if mode == "reflect" else "CONSTANT")
+
+
+def l2_normalize(v, eps=1e-12):
+    return v / tf.maximum(tf.norm(v), eps)
+
+
+@register
+class Conv(keras.layers.Layer):
+    """2-D convolution with PyTorch padding semantics and optional spectral normalisation.
+
+    Args:
+      filters: output channels.
+      kernel_size: square kernel size k.
+      strides: stride s.
+      padding: explicit symmetric pad p (PyTorch `padding=p`); None means k // 2.
+      pad_mode: 'zero' or 'reflect'. Stride-1 zero padding with p == k // 2 (odd k) uses TF 'SAME', which is
+        identical and stays on the fast oneDNN path (perf_notes.md §1: a padding list is 28x slower in bf16);
+        every other case is `tf.pad` then VALID, which reproduces PyTorch exactly (TF 'SAME' pads stride-2 convs
+        asymmetrically).
+      spectral: spectral normalisation as `torch.nn.utils.spectral_norm`: a persistent vector u, one power
+        iteration per training call, W / sigma used in the forward pass with the gradient flowing through sigma.
+      use_bias, kernel_initializer: as in Keras.
+
+    Shapes: [B, H, W, Cin] -> [B, (H + 2p - k) // s + 1, (W + 2p - k) // s + 1, filters].
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding=None, pad_mode="zero", spectral=False,
+                 use_bias=True, kernel_initializer=None, power_iterations=1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size)
+        self.strides = int(strides)
+        self.padding = self.kernel_size // 2 if padding is None else int(padding)
+        if pad_mode not in ("zero", "reflect"):
+            raise ValueError(f"pad_mode must be 'zero' or 'reflect', got {pad_mode!r}")
+        self.pad_mode = pad_mode
+        self.spectral = bool(spectral)
+        self.use_bias = bool(use_bias)
+        self.power_iterations = int(power_iterations)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or official_init())
+
+    def build(self, input_shape):
+        cin = int(input_shape[-1])
+        k = self.kernel_size
+        self.kernel = self.add_weight(name="kernel", shape=(k, k, cin, self.filters),
+                                      initializer=self.kernel_initializer)
+        self.bias = (self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+                     if self.use_bias else None)
+        if self.spectral:
+            self.vector_u = self.add_weight(
+                name="vector_u", shape=(self.filters,), trainable=False,
+                initializer=keras.initializers.RandomNormal(stddev=1.0), aggregation="only_first_replica")
+
+    def _normalized_kernel(self, training):
+        w = tf.cast(self.kernel, tf.float32)
+        w_mat = tf.transpose(tf.reshape(w, [-1, self.filters]))  # [out, k*k*in], PyTorch's weight_mat
+        u = tf.cast(self.vector_u, tf.float32)
+        v = None
+        for _ in range(max(self.power_iterations, 1)):
+            v = l2_normalize(tf.linalg.matvec(w_mat, u, transpose_a=True))
+            u = l2_normalize(tf.linalg.matvec(w_mat, v))
+        u, v = tf.stop_gradient(u), tf.stop_gradient(v)
+        if training:
+            self.vector_u.assign(u)
+        sigma = tf.tensordot(u, tf.linalg.matvec(w_mat, v), 1)
+        return w / sigma
+
+    def call(self, x, training=None):
+        kernel = self._normalized_kernel(bool(training)) if self.spectral else self.kernel
+        kernel = tf.cast(kernel, self.compute_dtype)
+        k, p, s = self.kernel_size, self.padding, self.strides
+        if s == 1 and self.pad_mode == "zero" and k % 2 == 1 and p == k // 2:
+            y = tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
+        else:
+            y = tf.nn.conv2d(pad_nhwc(x, p, self.pad_mode), kernel, strides=s, padding="VALID")
+        if self.use_bias:
+            y = tf.nn.bias_add(y, tf.cast(self.bias, self.compute_dtype))
+        return y
+
+    def compute_output_shape(self, input_shape):
+        def out(n):
+            return None if n is None else (n + 2 * self.padding - self.kernel_size) // self.strides + 1
+        return (input_shape[0], out(input_shape[1]), out(input_shape[2]), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "pad_mode": self.pad_mode,
+                "spectral": self.spectral, "use_bias": self.use_bias, "power_iterations": self.power_iterations,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+
+
+@register
+class ConvTranspose(keras.layers.Layer):
+    """`ConvTranspose2d(k=3, s=2, p=1, output_padding=1)`: [B, H, W, Cin] -> [B, 2H, 2W, filters].
+
+    Implemented with Keras 'same' padding, which gives the same output size; the pixel phase may differ by one from
+    PyTorch, which matters only when porting weights (lggan_official_code.md §7).
+    """
+
+    def __init__(self, filters, kernel_size=3, strides=2, use_bias=True, kernel_initializer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.strides = int(filters), int(kernel_size), int(strides)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or official_init())
+        self.deconv = keras.layers.Conv2DTranspose(self.filters, self.kernel_size, self.strides, padding="same",
+                                                   use_bias=self.use_bias,
+                                                   kernel_initializer=self.kernel_initializer, name="deconv")
+
+    def build(self, input_shape):
+        self.deconv.build(input_shape)
+
+    def call(self, x):
+        return self.deconv(x)
+
+    def compute_output_shape(self, input_shape):
+        return self.deconv.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+
+
+def nearest_resize_to(x, height: int, width: int):
+    """Resize an NHWC map to (height, width) as PyTorch `F.interpolate(mode='nearest')` does.
+
+    PyTorch samples source index floor(dst * in / out) (top-left of each block), unlike `tf.image.resize`
+    (half-pixel centres). Integer down-scaling is strided slicing; integer up-scaling is repetition; anything else
+    is a gather with PyTorch's index rule. Shapes must be static.
+    """
+    h, w = int(x.shape[1]), int(x.shape[2])
+    if (h, w) == (height, width):
+        return x
+    if h % height == 0 and w % width == 0:
+        return x[:, :: h // height, :: w // width, :]
+    if height % h == 0 and width % w == 0:
+        x = tf.repeat(x, height // h, axis=1) if height != h else x
+        return tf.repeat(x, width // w, axis=2) if width != w else x
+    rows = tf.constant([(i * h) // height for i in range(height)], tf.int32)
+    cols = tf.constant([(j * w) // width for j in range(width)], tf.int32)
+    return tf.gather(tf.gather(x, rows, axis=1), cols, axis=2)
+
+
+def upsample_nearest(x, scale: int = 2):
+    """Nearest x`scale` expansion ([B, H, W, C] -> [B, sH, sW, C]), identical to `nn.Upsample(scale_factor=s)`."""
+    return tf.repeat(tf.repeat(x, scale, axis=1), scale, axis=2)
