@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from lggan_tf.layers.recompute import is_recomputing
+
 PACKAGE = "lggan_tf"
 
 
@@ -95,7 +97,7 @@ class Conv(keras.layers.Layer):
             v = l2_normalize(tf.linalg.matvec(w_mat, u, transpose_a=True))
             u = l2_normalize(tf.linalg.matvec(w_mat, v))
         u, v = tf.stop_gradient(u), tf.stop_gradient(v)
-        if training:
+        if training and not is_recomputing():
             self.vector_u.assign(u)
         sigma = tf.tensordot(u, tf.linalg.matvec(w_mat, v), 1)
         return w / sigma
@@ -179,3 +181,8 @@ def nearest_resize_to(x, height: int, width: int):
 def upsample_nearest(x, scale: int = 2):
     """Nearest x`scale` expansion ([B, H, W, C] -> [B, sH, sW, C]), identical to `nn.Upsample(scale_factor=s)`."""
     return tf.repeat(tf.repeat(x, scale, axis=1), scale, axis=2)
+
+
+def serialize_initializer(init):
+    """get_config form of an optional initializer argument (None stays None)."""
+    return None if init is None else keras.initializers.serialize(keras.initializers.get(init))

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from lggan_tf.layers.common import register
+from lggan_tf.layers.recompute import is_recomputing
 
 
 def standardize(x, axes, eps=1e-5):
@@ -48,7 +49,7 @@ class InstanceNorm(keras.layers.Layer):
         super().__init__(**kwargs)
         self.epsilon = float(epsilon)
 
-    def call(self, x):
+    def call(self, x, training=None):
         return standardize(x, axes=[1, 2], eps=self.epsilon)[0]
 
     def compute_output_shape(self, input_shape):
@@ -102,6 +103,8 @@ class BatchNorm(keras.layers.Layer):
             y, mean, var = standardize(x, axes=[0, 1, 2], eps=self.epsilon)
             mean, var = tf.reshape(mean, [-1]), tf.reshape(var, [-1])
             n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
+        if is_recomputing():  # the gradient re-run must not count this batch twice
+            return y
         unbiased = var * n / tf.maximum(n - 1.0, 1.0)
         m = self.momentum
         self.moving_mean.assign((1.0 - m) * self.moving_mean + m * tf.stop_gradient(mean))
