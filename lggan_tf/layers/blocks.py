@@ -95,7 +95,7 @@ class UpNormAct(keras.layers.Layer):
         else:
             from lggan_tf.layers.upsampling import build_upsampler
 
-            self.up = build_upsampler(self.upsampler, cin, scale=2, name="up", **self.upsampler_options)
+            self.up = build_upsampler(self.upsampler, cin, scale=2, **self.upsampler_options)
             self.up.build(input_shape)
             self.proj = Conv(self.filters, 1, kernel_initializer=self.kernel_initializer, name="proj")
             self.proj.build((input_shape[0], None, None, cin))

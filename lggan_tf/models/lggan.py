@@ -10,6 +10,8 @@ Ablations (Table 9): B1 local_fusion='none'; B2 'sum'; B3 'conv'; B4 + use_class
 (without the weight map I_C = (I_L + I_G) / 2). With upsampler='sau' every upsampling (decoder, G_l, G_w) is SAU:
 LGGAN++. The class masks are the one-hot label channels (the instance-edge channel excluded); `local_rest_from=K`
 merges channels >= K into one "rest" sub-generator (official ADE20K: 51 + rest, 51-way classifier).
+`mask_class_images` (default on) keeps each U_i only inside M_i, so an absent class contributes nothing; off is the
+official behaviour, where only the local L1 loss pushes U_i towards 0 outside its mask.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class LGGANGenerator(keras.layers.Layer):
                  num_upsampling_layers="normal", ngf=64, norm="syncbatch", spade_hidden=128, upsampler="nearest",
                  branch_upsampler=None, upsampler_options=None, upsample_all=False, local_fusion="conv",
                  use_classifier=True, use_weight_map=True, local_rest_from=None, num_resblocks=9,
-                 class_conv_impl="partition", recompute=(), **kwargs):
+                 class_conv_impl="partition", mask_class_images=True, recompute=(), **kwargs):
         super().__init__(**kwargs)
         if local_fusion not in ("none", "sum", "conv"):
             raise ValueError(f"local_fusion must be 'none', 'sum' or 'conv', got {local_fusion!r}")
@@ -66,6 +68,7 @@ class LGGANGenerator(keras.layers.Layer):
         self.use_weight_map = bool(use_weight_map)
         self.local_rest_from = None if local_rest_from is None else int(local_rest_from)
         self.num_resblocks, self.class_conv_impl, self.recompute = int(num_resblocks), class_conv_impl, tuple(recompute)
+        self.mask_class_images = bool(mask_class_images)
         self.num_local_classes = (self.label_channels if self.local_rest_from is None
                                   or self.local_rest_from >= self.label_channels else self.local_rest_from + 1)
         self.latent_hw = latent_size(self.crop_size, self.aspect_ratio, num_upsampling_layers)
@@ -139,6 +142,8 @@ class LGGANGenerator(keras.layers.Layer):
         masks = tf.cast(class_masks(seg, self.label_channels, self.local_rest_from), self.compute_dtype)
         features = self._local_trunk(enc["x_enc"], training)
         class_images = self.class_generators(features, masks)
+        if self.mask_class_images:  # U_i only inside M_i: an absent class contributes nothing (docs/fidelity.md)
+            class_images = class_images * masks[..., None]
         if self.local_fusion == "conv":
             image_local = self.local_fusion_conv(class_images)
         else:
@@ -166,4 +171,5 @@ class LGGANGenerator(keras.layers.Layer):
                 "upsample_all": g.upsample_all, "local_fusion": self.local_fusion,
                 "use_classifier": self.use_classifier, "use_weight_map": self.use_weight_map,
                 "local_rest_from": self.local_rest_from, "num_resblocks": self.num_resblocks,
-                "class_conv_impl": self.class_conv_impl, "recompute": list(self.recompute)}
+                "class_conv_impl": self.class_conv_impl, "mask_class_images": self.mask_class_images,
+                "recompute": list(self.recompute)}

@@ -1,0 +1,65 @@
+"""Print parameter counts per sub-network as one JSON object, without running the model.
+
+    python -m lggan_tf.describe --model lggan --dataset cityscapes [--upsampler sau] [--ngf 64] [--ablation B5]
+
+Variables are created (the model is built on the dataset's input shape) but no image is generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def model_facts(spec, height=None, width=None):
+    """Generator keyword arguments and the input shape [H, W, semantic_nc] from a dataset spec."""
+    facts = dict(semantic_nc=spec.semantic_nc, label_channels=spec.label_nc + int(spec.contain_dontcare),
+                 crop_size=spec.crop_size, aspect_ratio=spec.aspect_ratio,
+                 num_upsampling_layers=spec.num_upsampling_layers)
+    h = height or int(round(spec.crop_size / spec.aspect_ratio))
+    w = width or spec.crop_size
+    return facts, (h, w, spec.semantic_nc)
+
+
+def describe(model, dataset, upsampler="nearest", ngf=64, ndf=64, ablation=None, **options):
+    """Return a dict of parameter counts (see `lggan_tf.models.parameter_counts`) plus the configuration."""
+    from datasets import get_spec
+    from lggan_tf.models import build_discriminator, build_generator, parameter_counts
+
+    spec = get_spec(dataset)
+    facts, (h, w, c) = model_facts(spec)
+    if model in ("lggan",) and spec.local_rest_from is not None:
+        options.setdefault("local_rest_from", spec.local_rest_from)
+    generator = build_generator(model, ngf=ngf, upsampler=upsampler, ablation=ablation, **facts, **options)
+    generator.build((None, h, w, c))
+    discriminator = build_discriminator(c, ndf=ndf)
+    discriminator.build((None, h, w, c + 3))
+    counts = parameter_counts(generator, discriminator)
+    return {"model": model, "dataset": dataset, "upsampler": upsampler, "ngf": ngf, "ablation": ablation,
+            "input_shape": [h, w, c], **counts}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lggan_tf.describe", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, choices=["gaugan", "lggan"])
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--upsampler", default="nearest")
+    parser.add_argument("--ngf", type=int, default=64)
+    parser.add_argument("--ndf", type=int, default=64)
+    parser.add_argument("--ablation", default=None, help="LGGAN Table 9 setting B1..B5")
+    args = parser.parse_args(argv)
+    try:
+        result = describe(args.model, args.dataset, args.upsampler, args.ngf, args.ndf, args.ablation)
+    except (ValueError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
