@@ -103,10 +103,11 @@ def class_conv_partition(features, class_map, kernel, bias, num_classes, sum_dty
     f_parts = tf.dynamic_partition(f_rows, part, num_classes + 1)
     id_parts = tf.dynamic_partition(row_ids, part, num_classes + 1)
     w_mat = tf.reshape(tf.transpose(kernel, [0, 3, 1, 2, 4]), [num_classes, cin, k * k * cout])
-    v_parts = [tf.matmul(f_parts[i], w_mat[i]) for i in range(num_classes)]
-    v_parts.append(tf.zeros([tf.shape(f_parts[num_classes])[0], k * k * cout], features.dtype))
+    # Cast each product to sum_dtype at once, so no second full-size copy of V exists (bf16 + float32).
+    v_parts = [tf.cast(tf.matmul(f_parts[i], w_mat[i]), sum_dtype) for i in range(num_classes)]
+    v_parts.append(tf.zeros([tf.shape(f_parts[num_classes])[0], k * k * cout], sum_dtype))
     v = tf.dynamic_stitch(id_parts, v_parts)  # [Q, k*k*Cout], V(q, d) with d = (dy, dx) row-major
-    v = tf.reshape(tf.cast(v, sum_dtype), [-1, cout])  # [Q*k*k, Cout]
+    v = tf.reshape(v, [-1, cout])  # [Q*k*k, Cout]
     seg = _segment_ids(c_pad, height, width, num_classes, k)  # [Q*k*k]
     z = _scatter_add(v, seg, batch * height * width * num_classes)
     z = tf.reshape(z, [-1, height, width, num_classes, cout])
