@@ -5,7 +5,7 @@ Every layer maps [B, H, W, C] -> [B, sH, sW, C] (keeps C). Parameter counts per 
 | name | form | params |
 |---|---|---|
 | nearest, bilinear, bicubic | `upsample_nearest` / `tf.image.resize` (half-pixel centres = PyTorch align_corners=False) | 0 |
-| deconv | ConvTranspose2d kernel s, stride s, C -> C, bias | s^2 C^2 + C |
+| deconv | ConvTranspose2d kernel s (option kernel_size), stride s, C -> C, bias | s^2 C^2 + C |
 | pixel_shuffle | `Conv` 3x3 C -> s^2 C, depth_to_space(s) [16] | 9 s^2 C^2 + s^2 C |
 | spatial_attention | DANet position attention [17] at H x W (q, k 1x1 C -> C/8, v 1x1 C -> C, softmax over positions, gamma init 0, residual), then nearest x s | 1.25 C^2 + 1.25 C + 1 |
 | involution | involution [67] on the nearest expansion: 1x1 C -> 16, param-free BN, ReLU, 1x1 16 -> K^2 (K = 7, one group), kernels per pixel, `reassemble` | 16 C + 16 + 16 K^2 + K^2 |
@@ -80,11 +80,16 @@ class ResizeUpsampling(_Upsampler):
 
 @register
 class DeconvUpsampling(_Upsampler):
-    """B4 [15]: ConvTranspose2d(C, C, kernel s, stride s) with bias: s^2 C^2 + C parameters."""
+    """B4 [15]: ConvTranspose2d(C, C, kernel s, stride s) with bias: s^2 C^2 + C parameters.
 
-    def __init__(self, channels, scale=2, **kwargs):
+    kernel_size=None means s (non-overlapping, the form that matches Table 12's 98.6M); kernel_size=3 with s=2 is
+    the official LGGAN G_l / G_w ConvTranspose2d(k=3, s=2, p=1, output_padding=1) shape (9 C^2 + C).
+    """
+
+    def __init__(self, channels, scale=2, kernel_size=None, **kwargs):
         super().__init__(scale=scale, channels=channels, **kwargs)
-        self.deconv = ConvTranspose(self.channels, kernel_size=self.scale, strides=self.scale, name="deconv")
+        self.kernel_size = self.scale if kernel_size is None else int(kernel_size)
+        self.deconv = ConvTranspose(self.channels, kernel_size=self.kernel_size, strides=self.scale, name="deconv")
 
     def build(self, input_shape):
         self._check_input(input_shape)
@@ -92,6 +97,9 @@ class DeconvUpsampling(_Upsampler):
 
     def call(self, x):
         return self.deconv(x)
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_size": self.kernel_size}
 
 
 @register

@@ -112,7 +112,14 @@ def test_involution_with_centre_tap_kernels_is_nearest(x):
     assert layer.reduce_norm.moving_mean.shape == (16,)
 
 
-def test_deconv_and_pixel_shuffle_scale_three(x):
+def test_deconv_kernel_three_is_the_official_convtranspose_shape(x):
+    layer = build_upsampler("deconv", C, kernel_size=3)
+    assert layer(x).shape == (2, 10, 12, C)
+    assert trainable_count(layer) == 9 * C * C + C
+    assert type(layer).from_config(layer.get_config()).kernel_size == 3
+
+
+def test_scale_three(x):
     for name in ("deconv", "pixel_shuffle", "sau", "involution"):
         assert build_upsampler(name, C, scale=3)(x).shape == (2, 15, 18, C)
 
