@@ -226,7 +226,8 @@ def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_siz
     elif tfrecord_shards(data_dir, split):
         from datasets import make_tfrecords
 
-        source, count = make_tfrecords.record_source(data_dir, split, pipelines, pipeline_id, num_examples)
+        source, count = make_tfrecords.record_source(data_dir, split, pipelines, pipeline_id, num_examples,
+                                                     geometry)
         decode = make_tfrecords.decode_fn(spec)
     else:
         examples = discover(spec, data_dir, split)

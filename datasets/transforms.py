@@ -3,7 +3,8 @@
 Follows SPADE's `base_dataset.get_transform` / `pix2pix_dataset` (spade_official_code.md §4.3): one random parameter
 set per example applied identically to label, instance and image; NEAREST for labels and instances, BICUBIC for
 images (antialiased like PIL, rounded back to uint8 like PIL), images to [-1, 1]; the instance edge map of
-`get_edges`. Per-example tensors: image uint8 [h, w, 3], label uint8 [h, w], instance int32 [h, w].
+`get_edges`. Per-example tensors: image uint8 [h, w, 3], label uint8 [h, w], instance uint16 [h, w]
+(int32 for generated data).
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ def decode_label(data, spec):
 
 
 def decode_instance(data):
-    """Encoded 8- or 16-bit instance map -> int32 [h, w] (8-bit values are scaled by 257: edges are unchanged)."""
-    inst = tf.io.decode_image(data, channels=1, dtype=tf.uint16, expand_animations=False)[..., 0]
-    return tf.cast(inst, tf.int32)
+    """Encoded 8- or 16-bit instance map -> uint16 [h, w] (8-bit values are scaled by 257: edges are unchanged)."""
+    return tf.io.decode_image(data, channels=1, dtype=tf.uint16, expand_animations=False)[..., 0]
 
 
 def decode_bytes(ex, spec):
@@ -169,8 +169,16 @@ def instance_edges(instance):
 
 
 def finalize_batch(batch, spec):
-    """Batched per-example tensors -> {"label", "image", "semantic" [B,H,W,semantic_nc], "name"}."""
-    semantic = tf.one_hot(batch["label"], spec.onehot_nc, dtype=tf.float32)
+    """Batched per-example tensors -> {"label", "image", "semantic" [B,H,W,semantic_nc], "name"}.
+
+    With instances the one-hot and the edge channel are written in one fused pass (no concat copy).
+    """
     if spec.use_instance:
-        semantic = tf.concat([semantic, instance_edges(batch["instance"])[..., None]], -1)
+        channels = tf.range(spec.semantic_nc)
+        edge = instance_edges(batch["instance"]) > 0
+        hit = tf.logical_or(tf.equal(batch["label"][..., None], channels),
+                            tf.logical_and(edge[..., None], tf.equal(channels, spec.onehot_nc)))
+        semantic = tf.cast(hit, tf.float32)
+    else:
+        semantic = tf.one_hot(batch["label"], spec.onehot_nc, dtype=tf.float32)
     return {"label": batch["label"], "image": batch["image"], "semantic": semantic, "name": batch["name"]}

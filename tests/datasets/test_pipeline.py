@@ -100,3 +100,18 @@ def test_tfrecords_round_trip_identically(tmp_path, shards):
     for name, b in from_files.items():
         for key in ("label", "image", "semantic"):
             np.testing.assert_array_equal(b[key].numpy(), from_records[name][key].numpy())
+
+
+def test_presized_tfrecords_match_the_folder_pipeline(cityscapes_root, tmp_path):
+    spec = datasets.get_spec("cityscapes", crop_size=128)  # fixed 128x64
+    meta = make_tfrecords.write_tfrecords(spec, str(cityscapes_root), "train", str(tmp_path), num_shards=2,
+                                          presize=True)
+    assert meta["presized"] == {"mode": "fixed", "load": 128, "out_h": 64, "out_w": 128}
+    files = datasets.build_dataset(spec, str(cityscapes_root), "train", 2, training=True, seed=4, deterministic=True)
+    records = datasets.build_dataset(spec, str(tmp_path), "train", 2, training=True, seed=4, deterministic=True)
+    for a, b in zip(files.take(2), records.take(2)):
+        assert a["name"].numpy().tolist() != [] and a["semantic"].shape == (2, 64, 128, 36)
+        for key in ("name", "label", "image", "semantic"):
+            np.testing.assert_array_equal(a[key].numpy(), b[key].numpy())
+    with pytest.raises(datasets.DatasetError, match="presized for"):
+        datasets.build_dataset(datasets.get_spec("cityscapes"), str(tmp_path), "train", 1, training=True)
