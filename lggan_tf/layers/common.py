@@ -86,7 +86,8 @@ class Conv(keras.layers.Layer):
         if self.spectral:
             self.vector_u = self.add_weight(
                 name="vector_u", shape=(self.filters,), trainable=False,
-                initializer=keras.initializers.RandomNormal(stddev=1.0), aggregation="only_first_replica")
+                initializer=keras.initializers.RandomNormal(stddev=1.0), aggregation="only_first_replica",
+                autocast=False)
 
     def _normalized_kernel(self, training):
         w = tf.cast(self.kernel, tf.float32)

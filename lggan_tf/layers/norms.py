@@ -65,8 +65,8 @@ class BatchNorm(keras.layers.Layer):
 
     Training uses batch moments over (B, H, W) and updates `moving_mean` / `moving_variance` (unbiased variance,
     as PyTorch); inference uses the running statistics. With `synchronized=True` the moments are all-reduced
-    across replicas (SyncBatchNorm, as the official `spectralspadesyncbatch3x3`); outside a multi-replica context it
-    is the same as the plain form. [B,H,W,C] -> same.
+    across replicas (SyncBatchNorm, as the official `spectralspadesyncbatch3x3`); with one replica it is the plain
+    form (and keeps its memory-lean custom gradient). [B,H,W,C] -> same.
     """
 
     def __init__(self, epsilon=1e-5, momentum=0.1, synchronized=False, **kwargs):
@@ -76,27 +76,27 @@ class BatchNorm(keras.layers.Layer):
     def build(self, input_shape):
         c = int(input_shape[-1])
         self.moving_mean = self.add_weight(name="moving_mean", shape=(c,), initializer="zeros", trainable=False,
-                                           aggregation="mean")
+                                           aggregation="mean", autocast=False)
         self.moving_variance = self.add_weight(name="moving_variance", shape=(c,), initializer="ones",
-                                               trainable=False, aggregation="mean")
+                                               trainable=False, aggregation="mean", autocast=False)
 
-    def _sync_moments(self, x32):
-        ctx = tf.distribute.get_replica_context()
-        n_local = tf.cast(tf.reduce_prod(tf.shape(x32)[:-1]), tf.float32)
-        s1 = tf.reduce_sum(x32, axis=[0, 1, 2])
-        s2 = tf.reduce_sum(tf.square(x32), axis=[0, 1, 2])
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
-            n_local, s1, s2 = ctx.all_reduce("sum", [n_local, s1, s2])
-        mean = s1 / n_local
-        return mean, tf.maximum(s2 / n_local - tf.square(mean), 0.0), n_local
+    @staticmethod
+    def _sync_moments(x32, ctx):
+        """Batch moments over every replica's (B, H, W): one all-reduce of (count, sum, sum of squares)."""
+        n = tf.cast(tf.reduce_prod(tf.shape(x32)[:-1]), tf.float32)
+        n, s1, s2 = ctx.all_reduce("sum", [n, tf.reduce_sum(x32, axis=[0, 1, 2]),
+                                           tf.reduce_sum(tf.square(x32), axis=[0, 1, 2])])
+        mean = s1 / n
+        return mean, tf.maximum(s2 / n - tf.square(mean), 0.0), n
 
     def call(self, x, training=None):
         x32 = tf.cast(x, tf.float32)
         if not training:
             y = (x32 - self.moving_mean) * tf.math.rsqrt(self.moving_variance + self.epsilon)
             return tf.cast(y, x.dtype)
-        if self.synchronized:
-            mean, var, n = self._sync_moments(x32)
+        ctx = tf.distribute.get_replica_context()
+        if self.synchronized and ctx is not None and ctx.num_replicas_in_sync > 1:
+            mean, var, n = self._sync_moments(x32, ctx)
             y = (x32 - mean) * tf.math.rsqrt(var + self.epsilon)
             y = tf.cast(y, x.dtype)
         else:

@@ -12,7 +12,7 @@ import contextlib
 import threading
 
 import tensorflow as tf
-from tensorflow.python.eager import tape as tape_lib  # stop_recording(): the public API has no tape-free variant
+from tensorflow.python.eager import record  # stop_recording(): the public API has no tape-free variant
 
 _STATE = threading.local()
 
@@ -37,16 +37,24 @@ def recompute_grad(fn):
 
     @tf.custom_gradient
     def inner(*args):
-        with tape_lib.stop_recording():
+        with record.stop_recording():
             result = fn(*args)
 
         def grad(*dresult, variables=None):
             variables = list(variables or [])
+            inputs = [tf.identity(a) for a in args]
+            if not tf.executing_eagerly():
+                # A data dependency on the incoming gradient, so the graph cannot schedule the recomputation early
+                # (which would keep its activations alive and defeat the purpose); as tf.recompute_grad does.
+                first = tf.reduce_max(tf.reshape(dresult[0], [-1])[:1])
+                dep = tf.where(tf.equal(first, first), 0.0, float("nan"))
+                inputs = [a + tf.cast(dep, a.dtype) for a in inputs]
             with _recomputing(), tf.GradientTape() as tape:
-                tape.watch(args)
+                tape.watch(inputs)
                 tape.watch(variables)
-                recomputed = fn(*args)
-            grads = tape.gradient(recomputed, list(args) + variables, output_gradients=list(dresult))
+                recomputed = fn(*inputs)
+            grads = tape.gradient(recomputed, inputs + variables, output_gradients=list(dresult),
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
             return grads[: len(args)], grads[len(args):]
 
         return result, grad
