@@ -220,9 +220,8 @@ def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_siz
         pipelines, pipeline_id = input_context.num_input_pipelines, input_context.input_pipeline_id
 
     if spec.layout_name in PROCEDURAL:
-        source, count = _procedural_source(spec, split, seed, num_examples, geometry)
+        source, count, decode = _procedural_source(spec, split, seed, num_examples, geometry)
         source = source.shard(pipelines, pipeline_id)
-        decode = None
     elif tfrecord_shards(data_dir, split):
         from datasets import make_tfrecords
 
@@ -248,7 +247,9 @@ def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_siz
         ds = ds.map(lambda ex: transforms.resize_stage(ex, geometry), num_parallel_calls=tf.data.AUTOTUNE,
                     deterministic=True).cache()
     if training:
-        buffer = max(1, min(count, 256 if (cache or decode is None or tfrecord_shards(data_dir, split)) else count))
+        # File paths and indices are cheap to buffer; decoded examples and records are not.
+        heavy = cache or bool(tfrecord_shards(data_dir, split)) and spec.layout_name not in PROCEDURAL
+        buffer = max(1, min(count, 256 if heavy else count))
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat()
     ds = ds.enumerate()
     base_seed = tf.constant([seed, pipeline_id], tf.int64)
@@ -301,10 +302,11 @@ def _procedural_source(spec, split, seed, num_examples, geometry):
         return (np.asarray(out["image"], np.uint8), np.asarray(out["label"], np.uint8),
                 np.asarray(out["instance"], np.int32))
 
-    def make(index):
+    def render_example(ex):
+        index = ex["index"]
         image, label, instance = tf.numpy_function(render_np, [index], (tf.uint8, tf.uint8, tf.int32), stateful=False)
         name = tf.strings.join([f"{split}_{seed}_", tf.strings.as_string(index)])
         return {"name": name, "image": tf.ensure_shape(image, [h, w, 3]), "label": tf.ensure_shape(label, [h, w]),
                 "instance": tf.ensure_shape(instance, [h, w])}
 
-    return tf.data.Dataset.range(count).map(make), count
+    return tf.data.Dataset.range(count).map(lambda i: {"index": i}), count, render_example
