@@ -7,7 +7,8 @@ call minus the live bytes before it (perf_notes.md §3 "work"), stats reset befo
 C=256, 64x128 -> 128x256 and C=1024, 16x32 -> 32x64. After the rows, one `goal` line per shape checks lean SAU
 <= deconv time and <= 3x nearest memory.
 
-    python bench/upsamplers.py --json [--rows nearest,sau,...] [--reps 7] [--policy mixed_bfloat16]
+    python bench/upsamplers.py --json [--rows nearest,sau,...] [--shapes 256x64x128] [--reps 7]
+                                      [--policy mixed_bfloat16]
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="one JSON object per line (default: a text table)")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of {', '.join(ROWS)}")
     parser.add_argument("--reps", type=int, default=7, help="timed calls per row (median reported), >= 5")
+    parser.add_argument("--shapes", default=",".join("x".join(map(str, s)) for s in SHAPES),
+                        help="comma-separated CxHxW input shapes (batch 1)")
     parser.add_argument("--policy", default="float32", choices=["float32", "mixed_bfloat16"],
                         help="Keras dtype policy for the layers")
     args = parser.parse_args(argv)
@@ -97,6 +100,12 @@ def main(argv=None):
         parser.error(f"--rows: unknown {unknown}; valid rows: {', '.join(ROWS)}")
     if args.reps < 5:
         parser.error(f"--reps must be >= 5, got {args.reps}")
+    try:
+        shapes = [tuple(int(v) for v in item.split("x")) for item in args.shapes.split(",") if item]
+        assert shapes and all(len(shape) == 3 and min(shape) > 0 for shape in shapes)
+    except (ValueError, AssertionError):
+        parser.error(f"--shapes: expected comma-separated CxHxW with positive ints (e.g. 256x64x128), "
+                     f"got {args.shapes!r}")
     keras.mixed_precision.set_global_policy(args.policy)
 
     emit = (lambda d: print(json.dumps(d), flush=True)) if args.json else (
@@ -104,7 +113,7 @@ def main(argv=None):
     emit({"meta": "upsamplers fwd+bwd", "tf": tf.__version__, "keras": keras.__version__, "policy": args.policy,
           "reps": args.reps, "cpus": os.cpu_count(), "machine": platform.machine(),
           "load_avg_1m": round(os.getloadavg()[0], 2)})
-    for channels, height, width in SHAPES:
+    for channels, height, width in shapes:
         results = measure_shape(rows, channels, height, width, args.reps)
         for row in rows:
             emit(results[row])
