@@ -1,0 +1,142 @@
+"""Resolve a TrainConfig against its dataset (sizes, steps) and build the models and optimisers for it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from lggan_tf import schedules
+from lggan_tf.train_config import TrainConfig
+
+UPSAMPLINGS = {"normal": 5, "more": 6, "most": 7}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """What a config means for its dataset.
+
+    height/width: the training size; data_height/data_width: the same when it overrides the dataset's own output
+    size, else None (the dataset pipeline then runs exactly as specified). generator_kwargs: for build_generator.
+    num_examples: training examples used; steps_per_epoch = num_examples // batch_size; total_steps: the target step.
+    """
+
+    spec: object
+    height: int
+    width: int
+    data_height: int | None
+    data_width: int | None
+    generator_kwargs: dict
+    num_examples: int
+    steps_per_epoch: int
+    total_steps: int
+
+    @property
+    def semantic_nc(self) -> int:
+        return self.spec.semantic_nc
+
+    @property
+    def palette(self) -> np.ndarray:
+        return self.spec.palette_array()
+
+    def describe(self) -> dict:
+        return {"height": self.height, "width": self.width, "semantic_nc": self.semantic_nc,
+                "label_nc": self.spec.label_nc, "generator_kwargs": self.generator_kwargs,
+                "num_examples": self.num_examples, "steps_per_epoch": self.steps_per_epoch,
+                "total_steps": self.total_steps}
+
+
+def training_size(config: TrainConfig, spec) -> tuple[int, int]:
+    """(H, W): --height/--width, else --crop_size (W) with the dataset's aspect ratio, else the dataset's size."""
+    if config.height:
+        return config.height, config.width
+    if config.crop_size:
+        return int(round(config.crop_size / spec.aspect_ratio)), config.crop_size
+    return spec.output_size(training=True)
+
+
+def _check_size(h: int, w: int, num_upsampling_layers: str) -> None:
+    n = UPSAMPLINGS[num_upsampling_layers]
+    if h % 2 ** n or w % 2 ** n:
+        raise ValueError(f"training size {h}x{w} (--height/--width or --crop_size): both sides must be multiples of "
+                         f"{2 ** n} (num_upsampling_layers={num_upsampling_layers!r} starts the decoder at "
+                         f"1/{2 ** n} scale); e.g. --height={max(2 ** n, h - h % 2 ** n)} "
+                         f"--width={max(2 ** n, w - w % 2 ** n)}")
+
+
+def count_examples(spec, data_dir: str, num_examples: int, height, width) -> int:
+    """Training examples after --num_examples; validates the dataset first (DatasetError on bad data)."""
+    from datasets import build_dataset, validate
+    from datasets.base import PROCEDURAL
+    from datasets.errors import DatasetError
+
+    examples = validate(spec, data_dir or None, "train")
+    if examples:
+        n = len(examples)
+    elif spec.layout_name in PROCEDURAL:
+        n = int(PROCEDURAL[spec.layout_name][1]["train"])
+    else:
+        ds = build_dataset(spec, data_dir or None, "train", 1, training=False, height=height, width=width)
+        n = int(ds.cardinality())
+        if n < 0:
+            n = int(ds.reduce(0, lambda acc, _: acc + 1))
+    if n < 1:
+        raise DatasetError(f"{spec.name}: no training examples found in --data_dir={data_dir!r}")
+    return min(n, num_examples) if num_examples else n
+
+
+def resolve_run(config: TrainConfig, count: bool = True) -> RunPlan:
+    """Resolve sizes and lengths. count=False (dry run) skips the data and assumes the dataset's nominal size."""
+    from datasets import get_spec
+    from lggan_tf.describe import model_facts
+
+    spec = get_spec(config.dataset)
+    h, w = training_size(config, spec)
+    _check_size(h, w, spec.num_upsampling_layers)
+    overrides = (h, w) != tuple(spec.output_size(training=True))
+    facts, _ = model_facts(spec, h, w)
+    facts.update(crop_size=w, aspect_ratio=w / h, spade_hidden=config.spade_hidden)
+    if config.model == "lggan" and spec.local_rest_from is not None:
+        facts["local_rest_from"] = spec.local_rest_from
+    if config.model == "gaugan" and config.use_vae:
+        facts["use_vae"] = True
+    data_h, data_w = (h, w) if overrides else (None, None)
+    n = count_examples(spec, config.data_dir, config.num_examples, data_h, data_w) if count else 0
+    steps_per_epoch = max(1, n // config.batch_size) if count else 0
+    if count and n < config.batch_size:
+        from datasets.errors import DatasetError
+
+        raise DatasetError(f"{spec.name}: {n} training examples < --batch_size={config.batch_size}; lower the batch "
+                           "size or add data")
+    epochs = config.epochs or (config.niter + config.niter_decay)
+    total = config.train_steps or epochs * steps_per_epoch
+    return RunPlan(spec, h, w, data_h, data_w, facts, n, steps_per_epoch, total)
+
+
+def build_models(config: TrainConfig, run: RunPlan):
+    """Generator and discriminator, built on the training shapes (call inside the strategy scope)."""
+    from lggan_tf.models import build_discriminator, build_generator
+
+    generator = build_generator(config.model, ngf=config.ngf, upsampler=config.upsampler,
+                                ablation=config.ablation or None, **run.generator_kwargs)
+    generator.build((None, run.height, run.width, run.semantic_nc))
+    discriminator = build_discriminator(run.semantic_nc, ndf=config.ndf)
+    discriminator.build((None, run.height, run.width, run.semantic_nc + 3))
+    return generator, discriminator
+
+
+def build_optimizers(config: TrainConfig, precision: str, generator, discriminator):
+    """Two Adam optimisers (TTUR by default), built on their variables (must run inside the strategy scope)."""
+    s = schedules.optimizer_settings(config.lr, config.beta1, config.beta2, config.ttur, 0, config.niter,
+                                     config.niter_decay)
+    optimizers = []
+    for lr, name, model in ((s.lr_g, "g_adam", generator), (s.lr_d, "d_adam", discriminator)):
+        opt = keras.optimizers.Adam(learning_rate=lr, beta_1=s.beta1, beta_2=s.beta2,
+                                    epsilon=schedules.ADAM_EPSILON, name=name)
+        if precision == "mixed_float16":
+            opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
+        opt.build(model.trainable_variables)
+        optimizers.append(opt)
+    return tuple(optimizers)
+

@@ -1,0 +1,91 @@
+"""Shared tiny training runs (each distinct trace of the G and D steps costs 10-20 s on 2 cores, so the in-process
+runs are made once per session and read back by several tests; multi-process tests call train.py)."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+# 32x32 LGGAN++ (ngf 4, ndf 8), batch 2, 6 scenes = 3 steps per epoch, 0 + 2 epochs (rate halves in epoch 1).
+TINY_FLAGS = dict(height=32, width=32, ngf=4, ndf=8, spade_hidden=8, batch_size=2, num_examples=6, niter=0,
+                  niter_decay=2, mixed_precision="float32", deterministic=True, log_every_steps=1,
+                  summary_every_steps=3, save_every_steps=2, keep_checkpoints=3, num_sample_images=2)
+
+
+def tiny_config(model_dir, **changes):
+    from lggan_tf.train_config import TrainConfig
+
+    return TrainConfig(**{**TINY_FLAGS, "model_dir": str(model_dir), **changes})
+
+
+def cli_args(model_dir, **changes):
+    values = {**TINY_FLAGS, "model_dir": str(model_dir), **changes}
+    args = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            args.append(f"--{key}" if value else f"--no{key}")
+        else:
+            args.append(f"--{key}={value}")
+    return args
+
+
+def train_cmd(*args):
+    return [sys.executable, str(REPO / "train.py"), *args]
+
+
+def child_env(**extra):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **extra}
+    env.pop("TF_CONFIG", None)
+    env.update(extra)
+    return env
+
+
+def read_stats(model_dir):
+    path = pathlib.Path(model_dir) / "stats.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def latest_step(model_dir):
+    import tensorflow as tf
+
+    path = tf.train.latest_checkpoint(str(pathlib.Path(model_dir) / "checkpoints"))
+    return None if path is None else int(path.rsplit("-", 1)[1])
+
+
+def wait_for(predicate, timeout, proc=None, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited ({proc.returncode}) before {what}:\n{proc.stdout.read()}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def stop(proc, sig=signal.SIGKILL):
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    return proc.wait(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """Run 'straight': 6 steps in one go (checkpoints 2, 4, 6). Run 'resumed': restarted from straight's ckpt-2 in a
+    fresh trainer (new models, optimisers, pipeline) and trained to step 6."""
+    from lggan_tf import trainer
+
+    root = tmp_path_factory.mktemp("tiny_runs")
+    straight, resumed = root / "straight", root / "resumed"
+    logs = {"straight": [], "resumed": []}
+    r1 = trainer.train(tiny_config(straight), flags_text="--dataset=synthetic\n", log=logs["straight"].append)
+    r2 = trainer.train(tiny_config(resumed, resume=str(straight / "checkpoints" / "ckpt-2")),
+                       log=logs["resumed"].append)
+    return {"straight": straight, "resumed": resumed, "results": (r1, r2), "logs": logs}
