@@ -13,8 +13,8 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
-# 32x32 LGGAN++ (ngf 4, ndf 8), batch 2, 6 scenes = 3 steps per epoch, 0 + 2 epochs (rate halves in epoch 1).
-TINY_FLAGS = dict(height=32, width=32, ngf=4, ndf=8, spade_hidden=8, batch_size=2, num_examples=6, niter=0,
+# 64x64 LGGAN++ (ngf 4, ndf 8; 64 px so the 2x2 decoder latent gives BatchNorm 8 values per channel, not 2), batch 2, 6 scenes = 3 steps per epoch, 0 + 2 epochs (rate halves in epoch 1).
+TINY_FLAGS = dict(height=64, width=64, ngf=4, ndf=8, spade_hidden=8, batch_size=2, num_examples=6, niter=0,
                   niter_decay=2, mixed_precision="float32", deterministic=True, log_every_steps=1,
                   summary_every_steps=3, save_every_steps=2, keep_checkpoints=3, num_sample_images=2)
 

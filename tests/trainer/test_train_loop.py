@@ -76,8 +76,8 @@ def test_run_directory_layout(tiny_runs):
     assert all(np.isfinite(r["g_total"]) and np.isfinite(r["d_total"]) for r in stats)
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["00000003.png", "00000006.png", "latest.png"]
     grid = np.asarray(Image.open(run / "samples" / "latest.png"))
-    assert grid.shape == (2 + 2 * 34, 2 + 6 * 34, 3)  # 2 examples x 6 columns of 32 px, 2 px gaps
-    assert grid[2:34, 2:34].std() > 0  # the colourised label map is not blank
+    assert grid.shape == (2 + 2 * 66, 2 + 6 * 66, 3)  # 2 examples x 6 columns of 64 px, 2 px gaps
+    assert grid[2:66, 2:66].std() > 0  # the colourised label map is not blank
 
 
 def test_learning_rate_schedule(tiny_runs):
