@@ -161,3 +161,18 @@ def test_one_gradient_step_decreases_each_loss():
     for v, grad in zip(d.trainable_weights, grads):
         v.assign_sub(1e-3 * grad / norm)
     assert float(tf.reduce_mean(d_total())) < float(before)
+
+
+def test_gaugan_vae_style_encoder_and_kl():
+    """use_vae: z from the image's (mu, logvar) when a style image is given, z ~ N(0, I) otherwise; KL is positive."""
+    seg, _ = label_batch()
+    g = build("gaugan", use_vae=True, vae_input_size=32)
+    style = tf.random.uniform((2, H, W, 3), -1, 1, seed=3)
+    out = g(seg, style, training=True)
+    assert out["image"].shape == (2, H, W, 3)
+    assert out["mu"].shape == out["logvar"].shape == (2, 256)
+    assert np.all(losses.kl_divergence(out["mu"], out["logvar"]).numpy() >= 0)
+    a = g(seg, training=False)["image"].numpy()
+    b = g(seg, training=False)["image"].numpy()
+    assert "mu" not in g(seg, training=False)
+    assert np.abs(a - b).max() > 0  # a fresh z per call without a style image
