@@ -17,3 +17,23 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real dataset samples not found at {SHARED_DATA} (set LGGAN_SHARED_DATA to the folder)")
     return SHARED_DATA
+
+
+TINY_RUN_FLAGS = ["--dataset=synthetic", "--model=lggan", "--upsampler=sau", "--height=64", "--width=64", "--ngf=4",
+                  "--ndf=8", "--spade_hidden=8", "--batch_size=2", "--num_examples=8", "--train_steps=2",
+                  "--save_every_steps=2", "--summary_every_steps=2", "--log_every_steps=1",
+                  "--mixed_precision=float32", "--lambda_vgg=0", "--vgg_weights=none"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir(tmp_path_factory):
+    """A 2-step LGGAN++ run on 64x64 synthetic scenes made once per session with `python train.py` (a real run
+    directory: config.json, checkpoints/ckpt-2, tb/, samples/), for evaluation and export tests. ~30 s."""
+    import subprocess
+    import sys
+
+    model_dir = tmp_path_factory.mktemp("tiny_run") / "run"
+    proc = subprocess.run([sys.executable, str(REPO / "train.py"), f"--model_dir={model_dir}", *TINY_RUN_FLAGS],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return model_dir
