@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from lggan_tf.layers.common import Conv, nearest_resize_to, official_init, register
 from lggan_tf.models.encoders import VAEEncoder
-from lggan_tf.models.spade_decoder import SPADEDecoder, latent_size
+from lggan_tf.models.spade_decoder import NUM_UPSAMPLING, SPADEDecoder, latent_size
 
 
 @register
@@ -43,7 +43,7 @@ class GauGANGenerator(keras.layers.Layer):
     @property
     def output_hw(self):
         sh, sw = self.latent_hw
-        scale = 2 ** {"normal": 5, "more": 6, "most": 7}[self.num_upsampling_layers]
+        scale = 2 ** NUM_UPSAMPLING[self.num_upsampling_layers]
         return sh * scale, sw * scale
 
     def build(self, seg_shape):

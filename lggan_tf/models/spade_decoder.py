@@ -54,7 +54,9 @@ class SPADEDecoder(keras.layers.Layer):
         self.spade_hidden, self.upsampler = int(spade_hidden), upsampler
         self.upsampler_options = dict(upsampler_options or {})
         self.upsample_all, self.recompute = bool(upsample_all), tuple(recompute)
-        NUM_UPSAMPLING[num_upsampling_layers]  # validates the name early
+        if num_upsampling_layers not in NUM_UPSAMPLING:
+            raise ValueError(f"num_upsampling_layers must be one of {sorted(NUM_UPSAMPLING)}, "
+                             f"got {num_upsampling_layers!r}")
         names = [n for n, _ in self.BLOCK_WIDTHS if n != "up_4" or num_upsampling_layers == "most"]
         self.block_names = tuple(names)
         for name, width in self.BLOCK_WIDTHS:
