@@ -1,0 +1,103 @@
+"""Feature extractors for FID / KID / LPIPS: uint8 images [B, H, W, 3] -> float32 features [B, D].
+
+    extractor = make_fid_extractor("imagenet")     # Keras Inception-v3 pool features (2048-d), download
+    extractor = make_fid_extractor("/w/inception_v3_notop.weights.h5")    # the same weights from a local file
+    extractor = make_fid_extractor("tiny")         # built-in deterministic extractor (offline; uncalibrated)
+
+When the ImageNet weights cannot be downloaded (offline), `make_fid_extractor` falls back to the tiny extractor
+and says so on stderr; its `calibrated` attribute is False, and the metric is then reported as `fid_uncalibrated`.
+Keras' ImageNet Inception-v3 is not the 2015 TF graph of pytorch-fid / TTUR: even calibrated numbers are close to,
+not equal to, published FIDs (tf_keras_notes.md §8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+
+class TinyExtractor:
+    """Fixed random conv net (NumPy-seeded weights, identical on every machine): 64x64 input, three stride-2 3x3
+    convs + ReLU, features = per-channel mean and std of every stage (D = 2 * (16 + 32 + 64) = 224).
+    Deterministic and download-free; it measures distribution shift, not the Inception-calibrated FID."""
+
+    calibrated = False
+    widths = (16, 32, 64)
+
+    def __init__(self, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.kernels, cin = [], 3
+        for cout in self.widths:
+            self.kernels.append(tf.constant(rng.standard_normal((3, 3, cin, cout)) * np.sqrt(2.0 / (9 * cin)),
+                                            tf.float32))
+            cin = cout
+        self.dim = 2 * sum(self.widths)
+        self.name = f"tiny-seed{seed}"
+
+    def stages(self, images) -> list[tf.Tensor]:
+        """Activations of the three stages for uint8 images [B, H, W, 3]."""
+        x = tf.image.resize(tf.cast(images, tf.float32) / 127.5 - 1.0, (64, 64), "bilinear", antialias=True)
+        outs = []
+        for kernel in self.kernels:
+            x = tf.nn.relu(tf.nn.conv2d(x, kernel, 2, "SAME"))
+            outs.append(x)
+        return outs
+
+    def __call__(self, images) -> np.ndarray:
+        feats = []
+        for x in self.stages(images):
+            mean, var = tf.nn.moments(x, axes=[1, 2])
+            feats += [mean, tf.sqrt(var + 1e-8)]
+        return tf.concat(feats, axis=-1).numpy()
+
+
+class InceptionExtractor:
+    """Keras Inception-v3 (include_top=False, pooling='avg'): bilinear resize to 299x299, inception preprocessing,
+    2048-d pool features. weights: 'imagenet' (Keras download, cached in ~/.keras) or a local weights file."""
+
+    calibrated = True
+    dim = 2048
+
+    def __init__(self, weights: str = "imagenet", batch_size: int = 32):
+        import keras
+
+        self.model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights,
+                                                    input_shape=(299, 299, 3))
+        self.batch_size = batch_size
+        self.name = "inception_v3-imagenet" if weights == "imagenet" else f"inception_v3-{_file_id(weights)}"
+
+    def __call__(self, images) -> np.ndarray:
+        x = tf.image.resize(tf.cast(images, tf.float32), (299, 299), "bilinear")
+        return self.model(x / 127.5 - 1.0, training=False).numpy()  # inception_v3.preprocess_input
+
+
+def _file_id(path: str) -> str:
+    stat = os.stat(path)
+    return hashlib.md5(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
+
+
+def make_fid_extractor(weights: str = "imagenet"):
+    """'tiny' -> TinyExtractor; a file path -> Inception-v3 with those weights; 'imagenet' -> Inception-v3 with
+    Keras' download, falling back to TinyExtractor (stderr note) when the download fails."""
+    if weights == "tiny":
+        return TinyExtractor()
+    if weights != "imagenet":
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(f"--inception_weights={weights!r} is not a file: pass 'imagenet' (download), "
+                                    "'tiny' (built-in, uncalibrated) or the path of an Inception-v3 no-top weights "
+                                    "file (inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5)")
+        return InceptionExtractor(weights)
+    try:
+        return InceptionExtractor("imagenet")
+    except Exception as err:  # offline: keras raises a plain Exception("URL fetch failure ...")
+        print(f"warning: Inception-v3 ImageNet weights unavailable ({str(err)[:160]}); using the built-in tiny "
+              "extractor: results are labelled fid_uncalibrated / kid_uncalibrated and are NOT comparable with "
+              "published FIDs. Pass --inception_weights=PATH to a local weights file.", file=sys.stderr, flush=True)
+        return TinyExtractor()
+
+
+__all__ = ["InceptionExtractor", "TinyExtractor", "make_fid_extractor"]
