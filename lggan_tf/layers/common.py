@@ -84,22 +84,34 @@ class Conv(keras.layers.Layer):
         self.bias = (self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
                      if self.use_bias else None)
         if self.spectral:
-            self.vector_u = self.add_weight(
-                name="vector_u", shape=(self.filters,), trainable=False,
-                initializer=keras.initializers.RandomNormal(stddev=1.0), aggregation="only_first_replica",
-                autocast=False)
+            # PyTorch keeps both power-iteration vectors as buffers (weight_u, weight_v); so do we. They start as
+            # one power iteration from a random u on the initial kernel, so sigma = u^T W v is a valid estimate
+            # even before the first training call.
+            w_mat = tf.transpose(tf.reshape(tf.cast(self.kernel, tf.float32), [-1, self.filters]))
+            u0 = l2_normalize(tf.random.normal([self.filters]))
+            v0 = l2_normalize(tf.linalg.matvec(w_mat, u0, transpose_a=True))
+            u1 = l2_normalize(tf.linalg.matvec(w_mat, v0))
+            self.vector_u = self.add_weight(name="vector_u", shape=(self.filters,), trainable=False,
+                                            initializer=lambda shape, dtype=None: tf.cast(u1, dtype or tf.float32),
+                                            aggregation="only_first_replica", autocast=False)
+            self.vector_v = self.add_weight(name="vector_v", shape=(k * k * cin,), trainable=False,
+                                            initializer=lambda shape, dtype=None: tf.cast(v0, dtype or tf.float32),
+                                            aggregation="only_first_replica", autocast=False)
 
     def _normalized_kernel(self, training):
+        """W / sigma with sigma = u^T W v. Training: one power iteration from the stored u, stored back (u, v).
+        Inference and the recomputation of a checkpointed block: the stored (u, v), as PyTorch's eval mode; so a
+        recomputed block sees exactly the sigma of its forward pass."""
         w = tf.cast(self.kernel, tf.float32)
         w_mat = tf.transpose(tf.reshape(w, [-1, self.filters]))  # [out, k*k*in], PyTorch's weight_mat
-        u = tf.cast(self.vector_u, tf.float32)
-        v = None
-        for _ in range(max(self.power_iterations, 1)):
-            v = l2_normalize(tf.linalg.matvec(w_mat, u, transpose_a=True))
-            u = l2_normalize(tf.linalg.matvec(w_mat, v))
-        u, v = tf.stop_gradient(u), tf.stop_gradient(v)
+        u, v = tf.cast(self.vector_u, tf.float32), tf.cast(self.vector_v, tf.float32)
         if training and not is_recomputing():
+            for _ in range(max(self.power_iterations, 1)):
+                v = l2_normalize(tf.linalg.matvec(w_mat, u, transpose_a=True))
+                u = l2_normalize(tf.linalg.matvec(w_mat, v))
+            u, v = tf.stop_gradient(u), tf.stop_gradient(v)
             self.vector_u.assign(u)
+            self.vector_v.assign(v)
         sigma = tf.tensordot(u, tf.linalg.matvec(w_mat, v), 1)
         return w / sigma
 
