@@ -1,4 +1,4 @@
-"""Datasets for semantic image synthesis: per-dataset specs, native-layout tf.data pipelines, checks.
+"""Datasets for semantic image synthesis and cross-view translation (dayton, dayton_g2a, cvusa, sva): per-dataset specs, native-layout tf.data pipelines, checks.
 
     spec = get_spec("cityscapes")                      # or get_spec("custom", label_nc=20, image_dir=..., ...)
     validate(spec, data_dir, "train")                  # DatasetError naming the file and the fix
@@ -32,7 +32,8 @@ def get_spec(name: str, **overrides) -> DatasetSpec:
     """
     if name not in MODULES:
         raise DatasetError(f"unknown dataset {name!r}: expected one of {list_datasets()}")
-    spec = importlib.import_module(MODULES[name]).SPEC
+    module = importlib.import_module(MODULES[name])
+    spec = module.SPECS[name] if hasattr(module, "SPECS") else module.SPEC
     fields = {f.name for f in dataclasses.fields(DatasetSpec)}
     unknown = sorted(set(overrides) - fields)
     if unknown:

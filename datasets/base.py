@@ -145,6 +145,8 @@ MODULES = {
     "cityscapes": "datasets.cityscapes", "ade20k": "datasets.ade20k", "coco_stuff": "datasets.coco_stuff",
     "deepfashion": "datasets.deepfashion", "celebamask_hq": "datasets.celebamask_hq", "facades": "datasets.facades",
     "custom": "datasets.custom", "synthetic": "datasets.synthetic_spec",
+    "dayton": "datasets.cross_view", "dayton_g2a": "datasets.cross_view", "cvusa": "datasets.cross_view",
+    "sva": "datasets.cross_view",
 }
 LAYOUTS: dict[str, Callable[[DatasetSpec, str, str], list[Example]]] = {}
 PROCEDURAL: dict[str, tuple[Callable, dict]] = {}
@@ -210,6 +212,11 @@ def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_siz
 
     from datasets import transforms
 
+    if spec.task == "cross_view":  # six-panel files, their own batch keys (datasets/cross_view.py)
+        from datasets.cross_view import build_cross_view_dataset
+
+        return build_cross_view_dataset(spec, data_dir, split, batch_size, training, seed, deterministic,
+                                        input_context, num_examples, height, width, cache)
     if batch_size < 1:
         raise DatasetError(f"batch_size={batch_size}: expected >= 1")
     geometry = geometry_lib.plan_geometry(spec, training, height, width)

@@ -95,6 +95,10 @@ def _check_image_format(path, im, problems):
 
 def check_example(spec: DatasetSpec, ex: Example) -> tuple[list[str], np.ndarray | None]:
     """Problems of one example and its remapped label values present (None when the label is unreadable)."""
+    if spec.task == "cross_view":  # one six-panel file per example
+        from datasets.cross_view import check_example as check_panels
+
+        return check_panels(spec, ex)
     problems: list[str] = []
     image = _open(ex.image, "image", problems)
     if image is not None:

@@ -65,6 +65,11 @@ def summarize(spec: DatasetSpec, data_dir: str | None, split: str, check: bool =
         "label_min": seen[0] if seen else None, "label_max": seen[-1] if seen else None, "classes_present": seen,
         "labels_scanned": info["checked"], "pairs": info["pairs"],
     }
+    if spec.task == "cross_view" and info["image_size"]:
+        from datasets.cross_view import NUM_PANELS, direction
+
+        h, w = info["image_size"]
+        summary.update(task="cross_view", direction=direction(spec), panel_size=[h, w // NUM_PANELS], semantic_nc=3)
     return summary, problems
 
 

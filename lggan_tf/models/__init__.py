@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lggan_tf.models.cross_view import (CrossViewGenerator, DualDiscriminator, build_cross_view_generator,
+                                       cross_view_parameter_counts)
 from lggan_tf.models.discriminator import MultiscaleDiscriminator, cross_view_discriminator
 from lggan_tf.models.gaugan import GauGANGenerator
 from lggan_tf.models.lggan import ABLATIONS, LGGANGenerator
@@ -46,6 +48,8 @@ def count_trainable(layer) -> int:
 
 def parameter_counts(generator, discriminator=None) -> dict:
     """Trainable parameters per sub-network of a built generator (and discriminator)."""
+    if isinstance(generator, CrossViewGenerator):
+        return cross_view_parameter_counts(generator, discriminator)
     if isinstance(generator, LGGANGenerator):
         parts = {"encoder": [generator.encoder], "global": [generator.global_generator]}
         local = [getattr(generator, f"local_res_{i}") for i in range(generator.num_resblocks)] if generator.has_local else []
@@ -67,4 +71,5 @@ def parameter_counts(generator, discriminator=None) -> dict:
 
 
 __all__ = ["ABLATIONS", "GENERATORS", "build_generator", "build_discriminator", "cross_view_discriminator",
+           "CrossViewGenerator", "DualDiscriminator", "build_cross_view_generator",
            "count_trainable", "parameter_counts"]
