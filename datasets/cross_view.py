@@ -42,7 +42,7 @@ PALETTE = ((0, 0, 142), (128, 64, 128), (220, 20, 60), (70, 70, 70), (70, 130, 1
 G2A_LAYOUTS = ("dayton_g2a",)
 PANEL_ORDER = {"a2g": (0, 1, 2, 3, 4, 5), "g2a": (1, 0, 3, 2, 5, 4)}
 GREY_SPREAD = 24  # |R - G| + |G - B| above this on a label-panel pixel means the panel is not grey
-PAPER_METRICS = ("inception_score", "accuracy", "kl", "ssim", "psnr", "sharpness")
+PAPER_METRICS = ("inception_score", "accuracy", "kl", "ssim", "psnr", "sharpness_difference")
 
 
 def _spec(name, niter, niter_decay, layout=""):

@@ -7,12 +7,13 @@ import dataclasses
 
 from absl import flags
 
-from lggan_tf.train_config import GAN_MODES, MODELS, PRECISIONS, STRATEGIES, TASKS, TrainConfig
+from lggan_tf.train_config import CROSS_VIEW_DEFAULTS, GAN_MODES, MODELS, PRECISIONS, STRATEGIES, TASKS, TrainConfig
 
 _DEFAULTS = TrainConfig()
 
 HELP = {
-    "task": "synthesis (semantic image synthesis). cross_view is not available yet.",
+    "task": "synthesis (semantic image synthesis) or cross_view (Dayton / CVUSA / SVA; unset flags then take the "
+            "official cross-view values: dayton, convtranspose, Adam(2e-4, 0.5, 0.999), BCE, L1 100, TV 1e-6).",
     "dataset": "Dataset name (datasets.list_datasets()); 'synthetic' needs no files.",
     "data_dir": "Dataset root folder (not needed for synthetic).",
     "model_dir": "Run directory; default runs/<dataset>-<model>-<upsampler>. Re-running on it resumes.",
@@ -42,6 +43,9 @@ HELP = {
     "lambda_class": "Class cross-entropy weight (Eq. (6)).",
     "lambda_l1": "Image L1 weight (official scripts: 0).",
     "lambda_kld": "VAE KL weight (GauGAN --use_vae).",
+    "lambda_tv": "Total-variation weight (official cross-view 1e-6).",
+    "cross_view_classifier": "Cross-view only: add the classification module (Eq. (6), weight --lambda_class); the "
+                             "official cross-view code has none.",
     "vgg_weights": "VGG19 weights: imagenet (download), a local .h5 path, or none (random; only with weight 0).",
     "mixed_precision": "auto = mixed_bfloat16 on bf16-capable hardware (AVX512_BF16/AMX CPU, GPU cc>=8), else "
                        "float32. mixed_float16 uses loss scaling.",
@@ -86,10 +90,15 @@ def define_train_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
 
 
 def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> TrainConfig:
-    """The TrainConfig the parsed flags describe (raises ValueError naming the bad flag)."""
+    """The TrainConfig the parsed flags describe (raises ValueError naming the bad flag). With --task=cross_view,
+    flags left unset (on the command line and in flag files) take CROSS_VIEW_DEFAULTS."""
     values = {}
+    cross_view = flag_values["task"].value == "cross_view"
     for field in dataclasses.fields(TrainConfig):
-        if field.name == "ttur":
+        flag = "no_ttur" if field.name == "ttur" else field.name
+        if cross_view and field.name in CROSS_VIEW_DEFAULTS and not flag_values[flag].present:
+            values[field.name] = CROSS_VIEW_DEFAULTS[field.name]
+        elif field.name == "ttur":
             values["ttur"] = not flag_values["no_ttur"].value
         else:
             values[field.name] = flag_values[field.name].value

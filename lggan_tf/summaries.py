@@ -3,8 +3,10 @@
 Scalars: `loss/<term>` (G and D terms, unweighted, plus `loss/g_total`, `loss/d_total`), `lr/g`, `lr/d`,
 `timing/steps_per_sec`, `timing/images_per_sec`. Images (every summary interval, from the training batch of that
 step as the official visualiser): `images/label` (dataset palette), `images/real`, `images/fused`, `images/global`,
-`images/local`, `images/weight_map` (W_l of Eq. (7), white = local). PNG grids go to `samples/<step:08d>.png` with a
-copy at `samples/latest.png`: one row per example, columns label | real | fused | global | local | weight.
+`images/local`, `images/weight_map` (W_l of Eq. (7), white = local); cross-view has `images/input` (I_a) and
+`images/semantic` (S_g) instead of the label. PNG grids go to `samples/<step:08d>.png` with a copy at
+`samples/latest.png`: one row per example, columns label | real | fused | global | local | weight (cross-view:
+input | semantic | real | fused | global | local | weight).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import tensorflow as tf
 from PIL import Image
 
 # visual key -> (TensorBoard tag, column title)
-COLUMNS = (("label", "images/label"), ("real", "images/real"), ("image", "images/fused"),
+COLUMNS = (("label", "images/label"), ("input", "images/input"), ("semantic", "images/semantic"),
+           ("real", "images/real"), ("image", "images/fused"),
            ("image_global", "images/global"), ("image_local", "images/local"), ("weight_map", "images/weight_map"))
 
 

@@ -15,6 +15,11 @@ MODELS = ("gaugan", "lggan")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 GAN_MODES = ("hinge", "ls", "original", "w")
+# --task=cross_view: the official cross-view settings (CV/models/lggan_model.py) for every flag the user leaves unset
+# (flags/train_flags.py); `TrainConfig.cross_view()` gives the same in code.
+CROSS_VIEW_DEFAULTS = dict(dataset="dayton", upsampler="convtranspose", ttur=False, lr=2e-4, beta1=0.5, beta2=0.999,
+                           gan_mode="original", lambda_feat=0.0, lambda_l1=100.0, lambda_l1_local=100.0,
+                           lambda_tv=1e-6)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +62,8 @@ class TrainConfig:
     lambda_class: float = 1.0
     lambda_l1: float = 0.0
     lambda_kld: float = 0.05
+    lambda_tv: float = 0.0
+    cross_view_classifier: bool = False
     vgg_weights: str = "none"
     mixed_precision: str = "auto"
     jit_compile: bool = False
@@ -91,7 +98,7 @@ class TrainConfig:
         if (self.height == 0) != (self.width == 0):
             bad("height", f"--height and --width set together (got height={self.height}, width={self.width})")
         for field in ("lr", "beta1", "beta2", "lambda_feat", "lambda_vgg", "lambda_l1_local", "lambda_class",
-                      "lambda_l1", "lambda_kld"):
+                      "lambda_l1", "lambda_kld", "lambda_tv"):
             value = getattr(self, field)
             if not math.isfinite(value) or value < 0:
                 bad(field, "a finite number >= 0")
@@ -103,6 +110,17 @@ class TrainConfig:
             bad("ablation", "--model=lggan (the Table 9 ablations switch LGGAN branches)")
         if self.use_vae and self.model != "gaugan":
             bad("use_vae", "--model=gaugan (the VAE style encoder is a GauGAN option)")
+        if self.task == "cross_view" and self.model != "lggan":
+            bad("model", "--model=lggan with --task=cross_view (the cross-view generator is LGGAN's)")
+        if self.task == "cross_view" and self.lambda_feat > 0:
+            bad("lambda_feat", "0 with --task=cross_view (the official cross-view loss has no feature matching)")
+        if self.cross_view_classifier and self.task != "cross_view":
+            bad("cross_view_classifier", "--task=cross_view (synthesis LGGAN has the classifier; see --ablation)")
+
+    @classmethod
+    def cross_view(cls, **changes) -> "TrainConfig":
+        """A cross-view config: the defaults with CROSS_VIEW_DEFAULTS, then `changes`."""
+        return cls(**{**CROSS_VIEW_DEFAULTS, "task": "cross_view", **changes})
 
     @property
     def run_name(self) -> str:

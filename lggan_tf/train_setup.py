@@ -1,4 +1,5 @@
-"""Resolve a TrainConfig against its dataset (sizes, steps) and build the models and optimisers for it."""
+"""Resolve a TrainConfig against its dataset (sizes, steps) and build the models and optimisers for it (synthesis:
+LGGAN / GauGAN + multiscale D_s; cross-view: CrossViewGenerator + DualDiscriminator, one Adam over D_i and D_s)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class RunPlan:
 
     @property
     def semantic_nc(self) -> int:
-        return self.spec.semantic_nc
+        """Generator condition channels: the one-hot label map (synthesis) or the colour semantic map (cross-view)."""
+        return 3 if self.spec.task == "cross_view" else self.spec.semantic_nc
 
     @property
     def palette(self) -> np.ndarray:
@@ -86,21 +88,37 @@ def count_examples(spec, data_dir: str, num_examples: int, height, width) -> int
     return min(n, num_examples) if num_examples else n
 
 
+def _check_task(config: TrainConfig, spec) -> None:
+    if spec.task != config.task:
+        from datasets import list_datasets, get_spec
+
+        fitting = [n for n in list_datasets() if n != "custom" and get_spec(n).task == config.task]
+        raise ValueError(f"--dataset={config.dataset} is a {spec.task} dataset but --task={config.task}; pass "
+                         f"--task={spec.task}, or one of the {config.task} datasets {fitting}")
+
+
 def resolve_run(config: TrainConfig, count: bool = True) -> RunPlan:
     """Resolve sizes and lengths. count=False (dry run) skips the data and assumes the dataset's nominal size."""
     from datasets import get_spec
     from lggan_tf.describe import model_facts
 
     spec = get_spec(config.dataset)
+    _check_task(config, spec)
     h, w = training_size(config, spec)
-    _check_size(h, w, spec.num_upsampling_layers)
     overrides = (h, w) != tuple(spec.output_size(training=True))
-    facts, _ = model_facts(spec, h, w)
-    facts.update(crop_size=w, aspect_ratio=w / h, spade_hidden=config.spade_hidden)
-    if config.model == "lggan" and spec.local_rest_from is not None:
-        facts["local_rest_from"] = spec.local_rest_from
-    if config.model == "gaugan" and config.use_vae:
-        facts["use_vae"] = True
+    if config.task == "cross_view":
+        if h % 4 or w % 4 or h != w:
+            raise ValueError(f"training size {h}x{w} (--height/--width or --crop_size): cross-view panels are square "
+                             "and both sides must be multiples of 4 (two stride-2 convs), e.g. 64 or 256")
+        facts = dict(num_classes=spec.label_nc, use_classifier=config.cross_view_classifier)
+    else:
+        _check_size(h, w, spec.num_upsampling_layers)
+        facts, _ = model_facts(spec, h, w)
+        facts.update(crop_size=w, aspect_ratio=w / h, spade_hidden=config.spade_hidden)
+        if config.model == "lggan" and spec.local_rest_from is not None:
+            facts["local_rest_from"] = spec.local_rest_from
+        if config.model == "gaugan" and config.use_vae:
+            facts["use_vae"] = True
     data_h, data_w = (h, w) if overrides else (None, None)
     n = count_examples(spec, config.data_dir, config.num_examples, data_h, data_w) if count else 0
     steps_per_epoch = max(1, n // config.batch_size) if count else 0
@@ -118,6 +136,15 @@ def build_models(config: TrainConfig, run: RunPlan):
     """Generator and discriminator, built on the training shapes (call inside the strategy scope)."""
     from lggan_tf.models import build_discriminator, build_generator
 
+    if config.task == "cross_view":
+        from lggan_tf.models import DualDiscriminator, build_cross_view_generator
+
+        generator = build_cross_view_generator(config.ngf, config.upsampler, ablation=config.ablation or None,
+                                               **run.generator_kwargs)
+        generator.build((None, run.height, run.width, 6), (None, run.height, run.width, run.spec.label_nc))
+        discriminator = DualDiscriminator(config.ndf, sigmoid=config.gan_mode == "original", name="discriminator")
+        discriminator.build((None, run.height, run.width, 3))
+        return generator, discriminator
     generator = build_generator(config.model, ngf=config.ngf, upsampler=config.upsampler,
                                 ablation=config.ablation or None, **run.generator_kwargs)
     generator.build((None, run.height, run.width, run.semantic_nc))

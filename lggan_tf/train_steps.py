@@ -6,9 +6,12 @@ replicas (tf_keras_notes.md §4). The D step re-runs G (train mode, as the offic
 D sees every fake of the generator (I_C, I_G, I_L for LGGAN; Eq. (8)) and the real image in one batched call on
 concat(seg, image) (instance norm and the patch losses are per example, so batching changes nothing but speed;
 spectral norm then does one power iteration per step and network instead of one per fake).
+Cross-view (`CrossViewSteps`): the official order, one G forward, the D_i + D_s update, then the G update.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import tensorflow as tf
 
@@ -134,3 +137,98 @@ class GANSteps:
             parts = self.strategy.experimental_local_results(value)
             out[key] = tf.concat(parts, axis=0)[:max_images].numpy()
         return out
+
+
+class CrossViewSteps:
+    """One `train_step(batch, step)` tf.function in the official cross-view order (CV/models/lggan_model.py): one G
+    forward, update D_i and D_s (one optimiser) on the detached fakes, then update G against the updated Ds using
+    the same forward. Saves the second G forward of the synthesis order.
+
+    Args as GANSteps, with `discriminator` a DualDiscriminator (sigmoid outputs when gan_mode == 'original', the
+    official BCE; logits with the other modes). Batches: `input_image`, `image`, `semantic` [b,H,W,3], `masks`
+    [b,H,W,N] (datasets/cross_view.py). train_step returns ({name: scalar}, {visual: per-replica tensor}).
+    """
+
+    def __init__(self, strategy, generator, discriminator, g_optimizer, d_optimizer, weights, vgg=None,
+                 gan_mode="original", global_batch=1, jit_compile=False, inject_nan_at_step=0):
+        self.strategy, self.generator, self.discriminator = strategy, generator, discriminator
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.weights, self.vgg, self.gan_mode = weights, vgg, gan_mode
+        self.sigmoid = gan_mode == "original"
+        self.global_batch, self.inject_nan_at_step = int(global_batch), int(inject_nan_at_step)
+        self._replica = tf.function(self._replica_step, jit_compile=jit_compile or None)
+        self.train_step = tf.function(self._train_step)
+
+    def _average(self, per_example):
+        return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32), global_batch_size=self.global_batch)
+
+    def _discriminate(self, batch, fakes: dict):
+        """D_i and D_s on [fake_1; ...; fake_k; real] in one batched call each -> ({key: out}, real out) x 2."""
+        keys, n = list(fakes), len(fakes) + 1
+        images = tf.concat([tf.cast(fakes[k], tf.float32) for k in keys] + [batch["image"]], axis=0)
+        d_i, d_s = self.discriminator(tf.concat([batch["input_image"]] * n, 0), tf.concat([batch["semantic"]] * n, 0),
+                                      images, training=True)
+        split_i, split_s = split_discriminator_output(d_i, n), split_discriminator_output(d_s, n)
+        return (dict(zip(keys, split_i[:-1])), split_i[-1]), (dict(zip(keys, split_s[:-1])), split_s[-1])
+
+    def _d_terms(self, image_pair, semantic_pair):
+        if self.sigmoid:
+            return losses.cross_view_discriminator_loss(*image_pair, *semantic_pair, sigmoid_outputs=True)
+        terms = {}
+        for tag, (fakes, real) in (("di", image_pair), ("ds", semantic_pair)):
+            terms[f"d_{tag}_fake"] = tf.add_n([losses.gan_loss(f, False, self.gan_mode) for f in fakes.values()])
+            terms[f"d_{tag}_real"] = float(len(fakes)) * losses.gan_loss(real, True, self.gan_mode)
+        return 0.5 * tf.add_n(list(terms.values())), terms
+
+    def _g_terms(self, outputs, batch, image_pair, semantic_pair):
+        weights = self.weights if self.sigmoid else dataclasses.replace(self.weights, gan=0.0)
+        _, terms = losses.cross_view_generator_loss(outputs, batch["image"], batch["masks"], image_pair[0],
+                                                    semantic_pair[0], weights, self.vgg, sigmoid_outputs=True)
+        if not self.sigmoid and self.weights.use_gan:
+            for tag, fakes in (("di", image_pair[0]), ("ds", semantic_pair[0])):
+                terms[f"g_gan_{tag}"] = tf.add_n([losses.gan_generator_loss(f, self.gan_mode) for f in fakes.values()])
+        if self.weights.use_class_ce and "class_logits" in outputs:
+            from lggan_tf.layers.classifier import per_example_class_cross_entropy
+
+            terms["g_class"] = tf.cast(per_example_class_cross_entropy(outputs["class_logits"],
+                                                                       outputs["class_valid"]), tf.float32)
+        return terms
+
+    def _replica_step(self, batch, step):
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        with tf.GradientTape() as g_tape:
+            outputs = self.generator(tf.concat([batch["input_image"], batch["semantic"]], -1), batch["masks"],
+                                     training=True)
+            fakes = {k: outputs[k] for k in VISUAL_KEYS if k in outputs}
+            with g_tape.stop_recording():  # D update on the detached fakes of this forward
+                with tf.GradientTape() as d_tape:
+                    pairs = self._discriminate(batch, {k: tf.stop_gradient(v) for k, v in fakes.items()})
+                    d_total, d_terms = self._d_terms(*pairs)
+                    d_loss = self._average(d_total)
+                    d_scaled = self.d_optimizer.scale_loss(d_loss)
+                self.d_optimizer.apply(d_tape.gradient(d_scaled, d_vars), d_vars)
+            terms = self._g_terms(outputs, batch, *self._discriminate(batch, fakes))  # against the updated Ds
+            if self.inject_nan_at_step > 0 and "g_gan_di" in terms:
+                nan = tf.fill(tf.shape(terms["g_gan_di"]), float("nan"))
+                terms["g_gan_di"] = tf.where(tf.equal(step, self.inject_nan_at_step), nan, terms["g_gan_di"])
+            g_loss = self._average(losses.weighted_total(terms, self.weights))
+            g_scaled = self.g_optimizer.scale_loss(g_loss)
+        self.g_optimizer.apply(g_tape.gradient(g_scaled, g_vars), g_vars)
+        scalars = {"g_total": g_loss, "d_total": d_loss,
+                   **{name: self._average(value) for name, value in {**terms, **d_terms}.items()}}
+        visuals = {"input": batch["input_image"], "semantic": batch["semantic"], "real": batch["image"],
+                   **{k: tf.cast(v, tf.float32) for k, v in fakes.items()}}
+        if "weight_map" in outputs:
+            visuals["weight_map"] = tf.cast(outputs["weight_map"][..., 0], tf.float32)
+        return scalars, visuals
+
+    def _train_step(self, batch, step):
+        scalars, visuals = self.strategy.run(self._replica, args=(batch, step))
+        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in scalars.items()}, visuals
+
+    @property
+    def traces(self) -> int:
+        """How many times the step was traced (1 = once)."""
+        return self.train_step.experimental_get_tracing_count()
+
+    local_visuals = GANSteps.local_visuals

@@ -1,10 +1,12 @@
-"""Training driver for semantic image synthesis: `train(TrainConfig)` (train.py is a thin flag wrapper).
+"""Training driver for semantic image synthesis and cross-view translation: `train(TrainConfig)` (train.py is a thin
+flag wrapper).
 
 Setup: precision policy and seeds, the strategy (lggan_tf.strategy), G and D built inside its scope with two Adam
 optimisers built there too (tf_keras_notes.md §4), the run directory, and a restore from the latest checkpoint.
 Loop: per epoch a fresh, seeded input pipeline per worker (`distribute_datasets_from_function`), skipping the batches
 a resumed run already consumed; per step the G step then the D step (lggan_tf.train_steps), a NaN/Inf check, and
-the log / summary / checkpoint intervals. SIGINT and SIGTERM finish the current step, save and return.
+the log / summary / checkpoint intervals. Cross-view (`task='cross_view'`) runs one combined step per batch in the
+official order (G forward, D_i + D_s update, G update; lggan_tf.train_steps.CrossViewSteps). SIGINT and SIGTERM finish the current step, save and return.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from lggan_tf.strategy import is_chief, make_strategy, resolve_precision, worker
 from lggan_tf.summaries import Summaries
 from lggan_tf.train_config import TrainConfig
 from lggan_tf.train_setup import build_models, build_optimizers, resolve_run
-from lggan_tf.train_steps import GANSteps
+from lggan_tf.train_steps import CrossViewSteps, GANSteps
 
 __all__ = ["TrainResult", "TrainingDiverged", "CheckpointSaveError", "train", "dry_run", "default_model_dir"]
 
@@ -62,7 +64,6 @@ def dry_run(config: TrainConfig) -> dict:
     """Resolve the run and build G and D (no data, no training): {config, resolved, parameters}."""
     from lggan_tf.models import parameter_counts
 
-    _check_task(config)
     precision = resolve_precision(config.mixed_precision)
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(precision)
@@ -74,12 +75,6 @@ def dry_run(config: TrainConfig) -> dict:
         keras.mixed_precision.set_global_policy(previous)
     resolved = {**run.describe(), "precision": precision, "model_dir": default_model_dir(config)}
     return {"config": config.to_dict(), "resolved": resolved, "parameters": counts}
-
-
-def _check_task(config: TrainConfig) -> None:
-    if config.task != "synthesis":
-        raise ValueError(f"--task={config.task}: not available yet; only --task=synthesis (semantic image synthesis) "
-                         "is implemented in this release")
 
 
 def _finite_or_raise(step: int, scalars: dict) -> dict:
@@ -133,10 +128,20 @@ class _Trainer:
             ckpt_dir = tempfile.mkdtemp(prefix=f"lggan-{worker_id(self.strategy)}-")
         self.manager = AtomicCheckpointManager(self.checkpoint, ckpt_dir, c.keep_checkpoints, self.chief,
                                                worker_id(self.strategy))
-        weights = losses.LossWeights(feat=c.lambda_feat, vgg=c.lambda_vgg, l1_local=c.lambda_l1_local,
-                                     class_ce=c.lambda_class, l1_image=c.lambda_l1, kld=c.lambda_kld)
-        self.steps = GANSteps(self.strategy, self.generator, self.discriminator, self.g_opt, self.d_opt, weights,
-                              self.vgg, c.gan_mode, c.batch_size, c.use_vae, c.jit_compile, c.inject_nan_at_step)
+        self.cross_view = c.task == "cross_view"
+        if self.cross_view:
+            weights = losses.LossWeights.cross_view(vgg=c.lambda_vgg, l1_local=c.lambda_l1_local, l1_image=c.lambda_l1,
+                                                    tv=c.lambda_tv,
+                                                    class_ce=c.lambda_class if c.cross_view_classifier else 0.0)
+            self.steps = CrossViewSteps(self.strategy, self.generator, self.discriminator, self.g_opt, self.d_opt,
+                                        weights, self.vgg, c.gan_mode, c.batch_size, c.jit_compile,
+                                        c.inject_nan_at_step)
+        else:
+            weights = losses.LossWeights(feat=c.lambda_feat, vgg=c.lambda_vgg, l1_local=c.lambda_l1_local,
+                                         class_ce=c.lambda_class, l1_image=c.lambda_l1, kld=c.lambda_kld,
+                                         tv=c.lambda_tv)
+            self.steps = GANSteps(self.strategy, self.generator, self.discriminator, self.g_opt, self.d_opt, weights,
+                                  self.vgg, c.gan_mode, c.batch_size, c.use_vae, c.jit_compile, c.inject_nan_at_step)
         self.summaries = Summaries(self.run_dir.tb_train, self.run_dir.samples, self.run.palette,
                                    min(c.num_sample_images, c.batch_size), enabled=self.chief)
         self.stats = StatsWriter(self.run_dir.stats if self.chief else None)
@@ -189,7 +194,8 @@ class _Trainer:
         ds = build_dataset(run.spec, c.data_dir or None, "train", c.batch_size, training=True, seed=seed,
                            deterministic=c.deterministic, input_context=input_context,
                            num_examples=run.num_examples, height=run.data_height, width=run.data_width)
-        ds = ds.map(lambda b: {"label": b["label"], "image": b["image"], "semantic": b["semantic"]})
+        keys = ("input_image", "image", "semantic", "masks") if self.cross_view else ("label", "image", "semantic")
+        ds = ds.map(lambda b: {k: b[k] for k in keys})
         local = max(1, input_context.num_replicas_in_sync // input_context.num_input_pipelines)
         return ds.take(run.steps_per_epoch * local).skip(position * local)
 
@@ -220,9 +226,7 @@ class _Trainer:
         rates = self.set_learning_rates(epoch)
         while step < total:
             for batch in self.epoch_batches(epoch, position):
-                g_scalars, visuals = self.steps.g_step(batch, tf.constant(step + 1, tf.int64))
-                values = _finite_or_raise(step + 1, g_scalars)
-                values.update(_finite_or_raise(step + 1, self.steps.d_step(batch)))
+                values, visuals = self._train_step(batch, step + 1)
                 step, position = step + 1, position + 1
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
@@ -250,6 +254,16 @@ class _Trainer:
         path = self.manager.latest if self.chief else None
         return TrainResult("finished", step, path, self.run_dir.root, f"finished at step {step}: checkpoint {path}",
                            self.steps.traces)
+
+    def _train_step(self, batch, step: int):
+        """One training iteration at 1-based `step` -> ({name: float}, visuals); TrainingDiverged on NaN/Inf."""
+        if self.cross_view:
+            scalars, visuals = self.steps.train_step(batch, tf.constant(step, tf.int64))
+            return _finite_or_raise(step, scalars), visuals
+        g_scalars, visuals = self.steps.g_step(batch, tf.constant(step, tf.int64))
+        values = _finite_or_raise(step, g_scalars)
+        values.update(_finite_or_raise(step, self.steps.d_step(batch)))
+        return values, visuals
 
     def _save_or_report(self, step, epoch, position, must_succeed, previous):
         if step == previous and self.manager.latest and checkpoint_step(self.manager.latest) == step:
@@ -282,7 +296,6 @@ def train(config: TrainConfig, flags_text: str | None = None, log=log_stdout, st
     Raises datasets.DatasetError (bad data, before training), ValueError (bad configuration or a checkpoint that does
     not match), TrainingDiverged (NaN/Inf loss), CheckpointSaveError (the final or interrupt save failed).
     """
-    _check_task(config)
     previous_policy = keras.mixed_precision.global_policy().name
     trainer = _Trainer(config, flags_text, log)
     try:
