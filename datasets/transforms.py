@@ -168,17 +168,23 @@ def instance_edges(instance):
     return tf.cast(edge, tf.float32)
 
 
-def finalize_batch(batch, spec):
-    """Batched per-example tensors -> {"label", "image", "semantic" [B,H,W,semantic_nc], "name"}.
+def semantic_from_labels(label, instance, spec):
+    """Generator input: int label [B,H,W] (+ instance ids [B,H,W], or None for no edges) -> f32 [B,H,W,semantic_nc].
 
-    With instances the one-hot and the edge channel are written in one fused pass (no concat copy).
+    One-hot over onehot_nc channels, then (with `spec.use_instance`) the instance-edge channel, written in one fused
+    pass (no concat copy). Shared by the data pipeline and the SavedModel export (exports/serving.py).
     """
-    if spec.use_instance:
-        channels = tf.range(spec.semantic_nc)
-        edge = instance_edges(batch["instance"]) > 0
-        hit = tf.logical_or(tf.equal(batch["label"][..., None], channels),
-                            tf.logical_and(edge[..., None], tf.equal(channels, spec.onehot_nc)))
-        semantic = tf.cast(hit, tf.float32)
-    else:
-        semantic = tf.one_hot(batch["label"], spec.onehot_nc, dtype=tf.float32)
+    if not spec.use_instance:
+        return tf.one_hot(label, spec.onehot_nc, dtype=tf.float32)
+    channels = tf.range(spec.semantic_nc)
+    hit = tf.equal(label[..., None], channels)
+    if instance is not None:
+        edge = instance_edges(instance) > 0
+        hit = tf.logical_or(hit, tf.logical_and(edge[..., None], tf.equal(channels, spec.onehot_nc)))
+    return tf.cast(hit, tf.float32)
+
+
+def finalize_batch(batch, spec):
+    """Batched per-example tensors -> {"label", "image", "semantic" [B,H,W,semantic_nc], "name"}."""
+    semantic = semantic_from_labels(batch["label"], batch.get("instance"), spec)
     return {"label": batch["label"], "image": batch["image"], "semantic": semantic, "name": batch["name"]}
