@@ -137,6 +137,8 @@ def segmentation_confusion(ctx):
     """(Segmenter, int64 [K, K] confusion of segmenter(generated image) vs the mapped label maps)."""
 
     def compute():
+        if ctx.pairs.label is None:
+            raise ValueError("miou / pixel_accuracy need label maps: pass --label_dir (folder mode) or evaluate a run")
         seg = load_segmenter(ctx.options)
         conf = np.zeros((seg.num_classes, seg.num_classes), np.int64)
         for batch in ctx.batches(with_labels=True):

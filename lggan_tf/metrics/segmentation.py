@@ -93,7 +93,8 @@ class Segmenter:
         """Load from a directory with segmenter.json, a `.keras` file or a SavedModel directory (overrides set the
         num_classes / input_size / input_range / label_map fields when there is no segmenter.json)."""
         if not path or not os.path.exists(path):
-            raise FileNotFoundError(f"--segmenter={path!r} not found: pass a segmenter directory (train one with "
+            what = f"--segmenter={path!r} not found" if path else "miou / pixel_accuracy need --segmenter"
+            raise FileNotFoundError(f"{what}: pass a segmenter directory (train one with "
                                     "`python -m lggan_tf.segmenter train --dataset synthetic --out DIR`), a .keras "
                                     "file or a SavedModel directory")
         meta = {}
