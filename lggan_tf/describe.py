@@ -1,6 +1,7 @@
 """Print parameter counts per sub-network as one JSON object, without running the model.
 
     python -m lggan_tf.describe --model lggan --dataset cityscapes [--upsampler sau] [--ngf 64] [--ablation B5]
+    python -m lggan_tf.describe --model lggan_cv --dataset dayton   # cross-view G + D_i, D_s (12,181,847 + 2 x 2,767,809)
 
 Variables are created (the model is built on the dataset's input shape) but no image is generated.
 """
@@ -31,6 +32,11 @@ def describe(model, dataset, upsampler="nearest", ngf=64, ndf=64, ablation=None,
     from lggan_tf.models import build_discriminator, build_generator, parameter_counts
 
     spec = get_spec(dataset)
+    if (model == "lggan_cv") != (spec.task == "cross_view"):
+        raise ValueError(f"--model {model} does not fit the {spec.task} dataset {dataset!r}; cross-view datasets "
+                         "(dayton, dayton_g2a, cvusa, sva) take --model lggan_cv, synthesis datasets gaugan or lggan")
+    if model == "lggan_cv":
+        return _describe_cross_view(spec, upsampler, ngf, ndf, ablation, **options)
     facts, (h, w, c) = model_facts(spec)
     if model in ("lggan",) and spec.local_rest_from is not None:
         options.setdefault("local_rest_from", spec.local_rest_from)
@@ -43,9 +49,21 @@ def describe(model, dataset, upsampler="nearest", ngf=64, ndf=64, ablation=None,
             "input_shape": [h, w, c], **counts}
 
 
+def _describe_cross_view(spec, upsampler, ngf, ndf, ablation, **options):
+    from lggan_tf.models import DualDiscriminator, build_cross_view_generator, parameter_counts
+
+    h = w = spec.crop_size
+    generator = build_cross_view_generator(ngf, upsampler, spec.label_nc, ablation, **options)
+    generator.build((None, h, w, 6), (None, h, w, spec.label_nc))
+    discriminator = DualDiscriminator(ndf)
+    discriminator.build((None, h, w, 3))
+    return {"model": "lggan_cv", "dataset": spec.name, "upsampler": generator.branch_upsampler, "ngf": ngf,
+            "ablation": ablation, "input_shape": [h, w, 6], **parameter_counts(generator, discriminator)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lggan_tf.describe", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, choices=["gaugan", "lggan"])
+    parser.add_argument("--model", required=True, choices=["gaugan", "lggan", "lggan_cv"])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--upsampler", default="nearest")
     parser.add_argument("--ngf", type=int, default=64)

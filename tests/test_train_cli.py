@@ -39,10 +39,10 @@ def test_dry_run_resolves_each_flagfile(name):
         assert (config["lambda_vgg"], config["vgg_weights"]) == (0.0, "none")
 
 
-def test_cross_view_task_is_not_available_yet():
-    proc = run_train("--task=cross_view", "--dry_run")
-    assert proc.returncode == 2
-    assert "--task=cross_view: not available yet" in proc.stderr
+def test_task_and_dataset_mismatch_is_one_clear_line():
+    proc = run_train("--task=cross_view", "--dataset=cityscapes", "--dry_run")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--dataset=cityscapes is a synthesis dataset but --task=cross_view" in proc.stderr
 
 
 def test_dataset_problem_is_one_clear_line(tmp_path):
