@@ -1,0 +1,188 @@
+"""Send a label-map PNG to a TF Serving endpoint (REST JSON or gRPC) and save the generated image.
+
+    python -m exports.client --server localhost:8501 --protocol rest --model_name lggan \
+        --label label.png --output generated.png
+    python -m exports.client --server localhost:8500 --protocol grpc --model_name lggan \
+        --label label.png [--instance instance.png] --output generated.png
+
+The label PNG holds class ids: 8-bit grayscale, or palette ("P") PNG indices. A colour-coded RGB map needs
+`--classes_json` (the export's assets/classes.json) and is mapped to the nearest palette colour per pixel.
+`--signature generate_png` sends the PNG bytes as they are and receives PNG bytes (smallest requests);
+`serving_default` (default) sends an int32 tensor, `generate_with_instances` adds --instance.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+SIGNATURES = ("serving_default", "generate_with_instances", "generate_png")
+
+
+class ServingError(RuntimeError):
+    """The server rejected the request; the message is the server's."""
+
+
+# --- label maps ----------------------------------------------------------------------------------------------------
+def colours_to_labels(rgb: np.ndarray, palette) -> np.ndarray:
+    """Colour image uint8 [H,W,3] -> int32 [H,W] class ids of the nearest palette colour (squared RGB distance)."""
+    palette = np.asarray(palette, np.int32)
+    colours, inverse = np.unique(rgb.reshape(-1, 3).astype(np.int32), axis=0, return_inverse=True)
+    nearest = np.argmin(((colours[:, None, :] - palette[None]) ** 2).sum(-1), axis=1)
+    return nearest[inverse.reshape(-1)].reshape(rgb.shape[:2]).astype(np.int32)
+
+
+def labels_to_colours(labels: np.ndarray, palette) -> np.ndarray:
+    """int [H,W] class ids -> uint8 [H,W,3] palette colours (ids past the palette, e.g. dontcare, are black)."""
+    palette = np.concatenate([np.asarray(palette, np.uint8), np.zeros([1, 3], np.uint8)])
+    return palette[np.clip(labels, 0, len(palette) - 1)]
+
+
+def read_label_png(path: str, palette=None) -> np.ndarray:
+    """A label map file -> int32 [H,W] class ids (grayscale values, palette indices or nearest palette colours)."""
+    from PIL import Image
+
+    image = Image.open(path)
+    if image.mode in ("L", "P", "I", "I;16"):
+        return np.asarray(image, np.int32)
+    if palette is None:
+        raise ValueError(f"{path}: a colour ({image.mode}) label map needs the class palette; pass --classes_json "
+                         "(the export's assets/classes.json) or save class ids as an 8-bit grayscale PNG")
+    return colours_to_labels(np.asarray(image.convert("RGB")), palette)
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+# --- transports ----------------------------------------------------------------------------------------------------
+def _json_value(value: np.ndarray):
+    if value.dtype == object or value.dtype.kind == "S":
+        return np.vectorize(lambda b: {"b64": base64.b64encode(b).decode()}, otypes=[object])(value).tolist()
+    return value.tolist()
+
+
+def predict_rest(server: str, model_name: str, signature: str, inputs: dict, timeout: float = 60.0) -> dict:
+    """POST /v1/models/<model_name>:predict (columnar "inputs" format) -> {output name: numpy array}."""
+    url = server if server.startswith("http") else f"http://{server}"
+    body = {"signature_name": signature, "inputs": {k: _json_value(np.asarray(v)) for k, v in inputs.items()}}
+    request = urllib.request.Request(f"{url.rstrip('/')}/v1/models/{model_name}:predict",
+                                     data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            payload = json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode("utf-8", "replace")
+        try:
+            detail = json.loads(detail).get("error", detail)
+        except ValueError:
+            pass
+        raise ServingError(f"REST {err.code} from {url}: {detail}") from None
+    outputs = payload["outputs"]
+    if not isinstance(outputs, dict):
+        outputs = {"_single": outputs}
+    return {k: _from_json(k, v) for k, v in outputs.items()}
+
+
+def _from_json(name, value):
+    def walk(v):
+        if isinstance(v, dict) and "b64" in v:
+            return base64.b64decode(v["b64"])
+        return [walk(x) for x in v] if isinstance(v, list) else v
+
+    value = walk(value)
+    if isinstance(value, bytes) or (isinstance(value, list) and value and isinstance(value[0], bytes)):
+        return np.array(value, dtype=object)
+    return np.array(value)
+
+
+def predict_grpc(server: str, model_name: str, signature: str, inputs: dict, timeout: float = 60.0) -> dict:
+    """tensorflow.serving.PredictionService/Predict -> {output name: numpy array}."""
+    import grpc
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name, request.model_spec.signature_name = model_name, signature
+    for k, v in inputs.items():
+        request.inputs[k].CopyFrom(tf.make_tensor_proto(v))
+    options = [("grpc.max_receive_message_length", 256 << 20), ("grpc.max_send_message_length", 256 << 20)]
+    with grpc.insecure_channel(server, options=options) as channel:
+        try:
+            response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=timeout)
+        except grpc.RpcError as err:
+            raise ServingError(f"gRPC {err.code().name} from {server}: {err.details()}") from None
+    return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
+
+
+def generate(server: str, label_map: np.ndarray, protocol: str = "rest", model_name: str = "lggan",
+             signature: str = "serving_default", instance_map: np.ndarray | None = None) -> np.ndarray:
+    """One label map int [H,W] -> generated uint8 [H,W,3] from a TF Serving endpoint."""
+    if signature not in SIGNATURES:
+        raise ValueError(f"--signature={signature!r}: expected one of {SIGNATURES}")
+    if (instance_map is not None) != (signature == "generate_with_instances"):
+        raise ValueError("--instance goes with --signature generate_with_instances (and that signature needs it)")
+    predict = {"rest": predict_rest, "grpc": predict_grpc}.get(protocol)
+    if predict is None:
+        raise ValueError(f"--protocol={protocol!r}: expected 'rest' or 'grpc'")
+    if signature == "generate_png":
+        if label_map.max() > 255 or label_map.min() < 0:
+            raise ValueError("generate_png takes 8-bit class ids (0..255); use --signature serving_default")
+        data = np.array([encode_png(label_map.astype(np.uint8))], dtype=object)
+        out = predict(server, model_name, signature, {"label_png_bytes": data})
+        return decode_png(next(iter(out.values()))[0])
+    inputs = {"label_map": label_map[None].astype(np.int32)}
+    if instance_map is not None:
+        inputs["instance_map"] = instance_map[None].astype(np.int32)
+    out = predict(server, model_name, signature, inputs)
+    return np.asarray(next(iter(out.values())) if "image" not in out else out["image"], np.uint8)[0]
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m exports.client", description=__doc__.split("\n")[0])
+    parser.add_argument("--server", required=True, help="host:port (REST 8501 or gRPC 8500 by TF Serving default)")
+    parser.add_argument("--protocol", default="rest", choices=["rest", "grpc"])
+    parser.add_argument("--model_name", default="lggan")
+    parser.add_argument("--signature", default="serving_default", choices=SIGNATURES)
+    parser.add_argument("--label", required=True, help="label map PNG (class ids)")
+    parser.add_argument("--instance", default=None, help="instance id PNG (with generate_with_instances)")
+    parser.add_argument("--classes_json", default=None, help="the export's assets/classes.json (for RGB labels)")
+    parser.add_argument("--output", required=True, help="where to write the generated PNG")
+    args = parser.parse_args(argv)
+    try:
+        palette = None
+        if args.classes_json:
+            with open(args.classes_json) as f:
+                palette = json.load(f)["palette"]
+        label_map = read_label_png(args.label, palette)
+        instance_map = read_label_png(args.instance) if args.instance else None
+        image = generate(args.server, label_map, args.protocol, args.model_name, args.signature, instance_map)
+    except (ValueError, OSError, ServingError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    with open(args.output, "wb") as f:
+        f.write(encode_png(image))
+    print(json.dumps({"output": args.output, "shape": list(image.shape)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
