@@ -99,3 +99,15 @@ def test_empty_split_names_the_empty_directory(tmp_path):
 def test_saved_model_without_export_is_a_clear_error(tmp_path, capsys):
     assert evaluate.run(["evaluate.py", f"--saved_model={tmp_path}", "--dataset=synthetic", "--metrics=psnr"]) == 2
     assert "saved_model.pb" in capsys.readouterr().err
+
+
+def test_saved_model_mode_matches_model_mode(evaluated, tiny_run_dir, tmp_path):
+    export = pytest.importorskip("exports.export_saved_model")
+    export.export_run(str(tiny_run_dir), str(tmp_path / "export"))
+    rc = evaluate.run(["evaluate.py", f"--saved_model={tmp_path / 'export'}", "--dataset=synthetic", "--height=64",
+                       "--width=64", "--num_samples=4", "--batch_size=2", "--metrics=psnr", f"--out_dir={tmp_path}"])
+    assert rc == 0
+    record = lines(tmp_path / "metric-psnr.jsonl")[0]
+    assert record["num_samples"] == 4 and record["dataset"] == "synthetic"
+    reference = lines(evaluated / "metric-psnr.jsonl")[0]["results"]["psnr"]
+    assert record["results"]["psnr"] == pytest.approx(reference, abs=0.05)

@@ -30,7 +30,11 @@ class GeneratedSplit:
 
 
 def saved_model_generator(path: str):
-    """Callable semantic [B, H, W, C] -> {"image": uint8} from an exported SavedModel's `generate_onehot`."""
+    """Callable semantic [B, H, W, C] -> {"image": uint8} from an exported SavedModel's `generate_onehot`.
+    `path` is the version directory or the export directory (its highest-numbered version is used)."""
+    versions = [d for d in os.listdir(path) if d.isdigit()] if path and os.path.isdir(path) else []
+    if versions and not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        path = os.path.join(path, max(versions, key=int))
     if not os.path.isfile(os.path.join(path or "", "saved_model.pb")):
         raise FileNotFoundError(f"--saved_model={path!r}: no saved_model.pb there; pass the export directory "
                                 "written by the exporter (exports/)")
