@@ -59,7 +59,8 @@ def run_one(model_name, size_name, dtype, calls, recompute):
         def loss_fn():
             return tf.add_n([tf.reduce_mean(tf.cast(s[-1], tf.float32)) for s in net(x, training=True)])
     else:
-        options = {"recompute": ("up_2", "up_3", "local")} if recompute else {}
+        blocks = ("up_2", "up_3", "local") + (("branch_ups",) if upsampler == "sau" else ())
+        options = {"recompute": blocks} if recompute else {}
         net = build_generator(model, semantic_nc=label_nc + 1, label_channels=label_nc, crop_size=w,
                               aspect_ratio=w / h, num_upsampling_layers=n_up, ngf=ngf, upsampler=upsampler,
                               **options)
@@ -102,7 +103,8 @@ def main():
     parser.add_argument("--json", action="store_true", help="print one JSON object per row (default)")
     parser.add_argument("--configs", default=DEFAULT, help="comma list of model:size:dtype")
     parser.add_argument("--calls", type=int, default=3)
-    parser.add_argument("--no_recompute", action="store_true", help="do not recompute up_2, up_3 and G_l blocks")
+    parser.add_argument("--no_recompute", action="store_true",
+                        help="do not recompute up_2, up_3, the G_l blocks (and, for LGGAN++, the SAU stages of G_l/G_w)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:

@@ -12,6 +12,8 @@ LGGAN++. The class masks are the one-hot label channels (the instance-edge chann
 merges channels >= K into one "rest" sub-generator (official ADE20K: 51 + rest, 51-way classifier).
 `mask_class_images` (default on) keeps each U_i only inside M_i, so an absent class contributes nothing; off is the
 official behaviour, where only the local L1 loss pushes U_i towards 0 outside its mask.
+`recompute` lists blocks whose activations are recomputed in the backward pass: decoder block names ("up_2", ...),
+"local" (the 9 residual blocks of G_l) and "branch_ups" (the x2 stages of G_l and G_w).
 """
 
 from __future__ import annotations
@@ -126,11 +128,15 @@ class LGGANGenerator(keras.layers.Layer):
             self.weight_up_1.build((b, h // 2, w // 2, 2 * nf))
             self.weight_conv.build(feat_shape)
 
+    def _run(self, layer, x, training, recompute_name):
+        """layer(x), with its activations recomputed in the backward pass when `recompute_name` is listed."""
+        return recompute_grad(layer)(x) if (training and recompute_name in self.recompute) else layer(x)
+
     def _local_trunk(self, x, training):
         for i in range(self.num_resblocks):
-            block = getattr(self, f"local_res_{i}")
-            x = recompute_grad(block)(x) if ("local" in self.recompute and training) else block(x)
-        return self.local_up_1(self.local_up_0(x))
+            x = self._run(getattr(self, f"local_res_{i}"), x, training, "local")
+        x = self._run(self.local_up_0, x, training, "branch_ups")
+        return self._run(self.local_up_1, x, training, "branch_ups")
 
     def call(self, seg, training=None):
         enc = self.encoder(seg)
@@ -152,8 +158,9 @@ class LGGANGenerator(keras.layers.Layer):
         if self.use_classifier:
             outputs["class_logits"], outputs["class_valid"] = self.classifier(features, masks)
         if self.use_weight_map:
-            weights = tf.nn.softmax(tf.cast(self.weight_conv(self.weight_up_1(self.weight_up_0(enc["x_enc"]))),
-                                            tf.float32), axis=-1)
+            w_feat = self._run(self.weight_up_0, enc["x_enc"], training, "branch_ups")
+            w_feat = self._run(self.weight_up_1, w_feat, training, "branch_ups")
+            weights = tf.nn.softmax(tf.cast(self.weight_conv(w_feat), tf.float32), axis=-1)
             weights = tf.cast(weights, image_local.dtype)
             outputs["weight_map"] = weights
             outputs["image"] = weights[..., 0:1] * image_local + weights[..., 1:2] * image_global

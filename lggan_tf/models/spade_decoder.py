@@ -95,13 +95,16 @@ class SPADEDecoder(keras.layers.Layer):
     def call(self, x, seg, training=None):
         ups = self._up_positions()
         for name in self.block_names:
-            if name in ups:
-                x = self._upsample(name, x)
             block = getattr(self, name)
-            if name in self.recompute and training:
-                x = recompute_grad(lambda a, s, blk=block: blk(a, s, training=True))(x, tf.cast(seg, x.dtype))
+
+            def stage(a, s, name=name, block=block):  # [upsampling ->] SPADE residual block
+                a = self._upsample(name, a) if name in ups else a
+                return block(a, s, training=training)
+
+            if name in self.recompute and training:  # the upsampler's activations are recomputed with the block
+                x = recompute_grad(stage)(x, tf.cast(seg, x.dtype))
             else:
-                x = block(x, seg, training=training)
+                x = stage(x, seg)
         return tf.tanh(self.conv_img(tf.nn.leaky_relu(x, 0.2)))
 
     def get_config(self):
