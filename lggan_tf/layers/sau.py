@@ -82,23 +82,114 @@ def _reassemble_patches(features, kernels, s, k, d):
     return tf.einsum("byxnc,byxn->byxc", patches, tf.cast(kernels, features.dtype))
 
 
-def _reassemble_lean(features, kernels, s, k, d):
-    b, h, w, c = features.shape
-    t_min, n, _ = fold_offsets(s, k, d)
-    # Fold in the kernels' dtype (float32 from the softmax), then cast to the feature dtype for the matmul.
+def _fold_kernels(kernels, h, w, s, k, d, dtype):
+    """[B, sH, sW, k*k] -> K_fold [B, H, W, s*s, n*n] in `dtype`: one small matmul with the constant fold matrix.
+
+    Folding runs in the kernels' dtype (float32 from the softmax); the result is cast for the reassembly matmuls.
+    """
+    _, n, _ = fold_offsets(s, k, d)
     k_phase = tf.nn.space_to_depth(kernels, s)  # [B, H, W, s*s*k*k], channel (a*s + b)*k*k + i*k + j
-    k_flat = tf.reshape(k_phase, [-1, s * s * k * k])
-    k_fold = tf.matmul(k_flat, tf.constant(fold_matrix(s, k, d), k_flat.dtype))
-    k_fold = tf.cast(tf.reshape(k_fold, [-1, h, w, s * s, n * n]), features.dtype)
+    k_fold = tf.matmul(tf.reshape(k_phase, [-1, s * s * k * k]), tf.constant(fold_matrix(s, k, d), kernels.dtype))
+    return tf.cast(tf.reshape(k_fold, [-1, h, w, s * s, n * n]), dtype)
+
+
+def _reassemble_lean_dense(features, k_fold, s, t_min, n):
+    """Unchunked folded form with autodiff gradients, for a batch size unknown at trace time."""
+    _, h, w, c = features.shape
     lo, hi = -t_min, t_min + n - 1  # both >= 0: tap k//2 of phase 0 reads offset 0
     xp = tf.pad(features, [[0, 0], [lo, hi], [lo, hi], [0, 0]])  # zeros outside x == zeros outside up
-    # The n*n shifted low-res maps, channel order (t, u, c); extract_patches is ~1.8x faster fwd+bwd than
-    # tf.stack of n*n slices (measured, C=256 64x128), same values.
     taps = tf.image.extract_patches(xp, sizes=[1, n, n, 1], strides=[1, 1, 1, 1], rates=[1, 1, 1, 1],
                                     padding="VALID")
     taps = tf.reshape(taps, [-1, h, w, n * n, c])  # taps[.., t*n + u, :] = x at offset (t_min + t, t_min + u)
     out = tf.matmul(k_fold, taps)  # [B, H, W, s*s, C], row a*s + b
     return tf.nn.depth_to_space(tf.reshape(out, [-1, h, w, s * s * c]), s)
+
+
+# Target size of one chunk's n*n shifted copies. The reassembly is memory-bound: building the copies for a few
+# rows at a time and consuming them at once keeps them in cache (perf_notes.md §3 (c'); chunk sizes compared in
+# bench/upsamplers.py's module docstring).
+CHUNK_BYTES = 4 << 20
+
+
+def _reassemble_lean_chunked(features, k_fold, s, t_min, n):
+    """Folded form in row chunks over a flattened padded image, with a hand-written gradient.
+
+    Layout: x zero-padded to [Hp, Wp] = [H + n - 1, W + n - 1] and flattened to rows of C, so the tap (t, u) of
+    every pixel of a chunk is ONE contiguous dim-0 slice at offset t*Wp + u (TF slices dim 0 without copying).
+    Each chunk of `r` image rows (r*Wp positions; the n - 1 positions past each row's end are computed and dropped)
+    stacks its n*n slices [r*Wp, n*n, C] and multiplies by K_fold [r*Wp, s*s, n*n]. Backward, per chunk:
+    dK = dout @ taps^T, d_taps = K_fold^T @ dout, and d_taps is folded back onto x by adding the n*n slices at
+    their offsets (the transposed operation; the tail of one chunk is carried into the next). Only x and K_fold
+    are kept for the backward; the shifted copies are rebuilt per chunk.
+    """
+    b, h, w, c = features.shape
+    ss, nn = s * s, n * n
+    lo, hi = -t_min, t_min + n - 1
+    hp, wp = h + n - 1, w + n - 1
+    offsets = [t * wp + u for t in range(n) for u in range(n)]
+    reach = offsets[-1]  # contributions of a chunk land up to `reach` positions past its end
+    rows = int(round(CHUNK_BYTES / (wp * nn * c * features.dtype.size)))
+    rows = min(h, max(n, rows))  # >= n rows: a chunk spans more positions than `reach`, so one carry suffices
+    spans = [[y, min(y + rows, h)] for y in range(0, h, rows)]
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < n:
+        spans[-2][1] = spans.pop()[1]
+
+    @tf.custom_gradient
+    def core(x, kf):
+        xf = tf.reshape(tf.pad(x, [[0, 0], [lo, hi], [lo, hi], [0, 0]]), [b * hp * wp, c])
+        xf = tf.pad(xf, [[0, n - 1], [0, 0]])  # the last row's dropped positions read n - 1 past the end
+        kff = tf.reshape(tf.pad(tf.reshape(kf, [b, h, w, ss * nn]), [[0, 0], [0, 0], [0, wp - w], [0, 0]]),
+                         [b * h * wp, ss, nn])  # zero kernels at dropped positions: they add nothing backward
+
+        def chunk(i, y0, y1):
+            """(positions slice of an (h*wp)-row tensor, shifted copies [r*Wp, n*n, C]) of image i, rows y0..y1."""
+            p0, p1 = (i * h + y0) * wp, (i * h + y1) * wp
+            q0, q1 = (i * hp + y0) * wp, (i * hp + y1) * wp
+            return slice(p0, p1), tf.stack([xf[q0 + o:q1 + o] for o in offsets], axis=1)
+
+        outs = []
+        for i in range(b):
+            for y0, y1 in spans:
+                pos, taps = chunk(i, y0, y1)
+                out = tf.reshape(tf.matmul(kff[pos], taps), [1, y1 - y0, wp, ss * c])[:, :, :w]
+                outs.append(tf.reshape(tf.nn.depth_to_space(out, s), [s * (y1 - y0), s * w, c]))
+        y = tf.reshape(tf.concat(outs, axis=0), [b, s * h, s * w, c])
+
+        def grad(dy):
+            dy_rows = tf.reshape(tf.cast(dy, x.dtype), [b * s * h, s * w, c])
+            d_kf, d_x = [], []
+            for i in range(b):
+                pieces, carry = [], None
+                for y0, y1 in spans:
+                    pos, taps = chunk(i, y0, y1)
+                    r = y1 - y0
+                    d_out = tf.nn.space_to_depth(tf.reshape(dy_rows[s * (i * h + y0):s * (i * h + y1)],
+                                                            [1, s * r, s * w, c]), s)
+                    d_out = tf.reshape(tf.pad(d_out, [[0, 0], [0, 0], [0, wp - w], [0, 0]]), [r * wp, ss, c])
+                    d_k = tf.reshape(tf.matmul(d_out, taps, adjoint_b=True), [r, wp, ss * nn])[:, :w]
+                    d_kf.append(d_k)
+                    d_taps = tf.transpose(tf.matmul(kff[pos], d_out, adjoint_a=True), [1, 0, 2])  # [n*n, r*Wp, C]
+                    acc = tf.add_n([tf.pad(d_taps[j], [[o, reach - o], [0, 0]]) for j, o in enumerate(offsets)])
+                    head = acc[:reach] if carry is None else acc[:reach] + carry
+                    pieces += [head, acc[reach:r * wp]]
+                    carry = acc[r * wp:]  # positions past this chunk, summed into the next chunk's head
+                pieces.append(carry)  # positions past the last row: only the dropped positions, zero
+                d_xp = tf.reshape(tf.concat(pieces, axis=0)[:hp * wp], [hp, wp, c])
+                d_x.append(d_xp[lo:lo + h, lo:lo + w])
+            return tf.stack(d_x), tf.reshape(tf.concat(d_kf, axis=0), [b, h, w, ss, nn])
+
+        return y, grad
+
+    return core(features, k_fold)
+
+
+def _reassemble_lean(features, kernels, s, k, d):
+    _, h, w, _ = features.shape
+    t_min, n, _ = fold_offsets(s, k, d)
+    k_fold = _fold_kernels(kernels, h, w, s, k, d, features.dtype)
+    if features.shape[0] is None:
+        return _reassemble_lean_dense(features, k_fold, s, t_min, n)
+    return _reassemble_lean_chunked(features, k_fold, s, t_min, n)
 
 
 def reassemble(features, kernels, scale=2, kernel_size=5, dilation=1, impl="lean"):
