@@ -34,7 +34,7 @@ CLASS_NAMES = (
 SPEC = DatasetSpec(
     name="ade20k", label_nc=150, contain_dontcare=True, use_instance=False, label_shift=-1,
     preprocess_mode="resize_and_crop", load_size=286, crop_size=256, test_load_size=256, aspect_ratio=1.0,
-    class_names=CLASS_NAMES, default_metrics=("fid", "miou", "accuracy"), local_rest_from=51,
+    class_names=CLASS_NAMES, default_metrics=("fid", "miou", "pixel_accuracy"), local_rest_from=51,
     batch_size=24, niter=100, niter_decay=100,
 )
 

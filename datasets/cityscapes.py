@@ -31,7 +31,7 @@ SPEC = DatasetSpec(
     name="cityscapes", label_nc=35, contain_dontcare=False, use_instance=True,
     preprocess_mode="fixed", load_size=512, crop_size=512, aspect_ratio=2.0, num_upsampling_layers="more",
     class_names=tuple(n for n, _ in _LABELS), palette=tuple(c for _, c in _LABELS),
-    default_metrics=("fid", "miou", "accuracy"), batch_size=8, niter=100, niter_decay=100,
+    default_metrics=("fid", "miou", "pixel_accuracy"), batch_size=8, niter=100, niter_decay=100,
 )
 
 

@@ -37,7 +37,7 @@ CLASS_NAMES = (
 SPEC = DatasetSpec(
     name="coco_stuff", label_nc=182, contain_dontcare=True, use_instance=True, ignore_value=255,
     preprocess_mode="resize_and_crop", load_size=286, crop_size=256, test_load_size=256, aspect_ratio=1.0,
-    class_names=CLASS_NAMES, default_metrics=("fid", "miou", "accuracy"), batch_size=32, niter=50, niter_decay=50,
+    class_names=CLASS_NAMES, default_metrics=("fid", "miou", "pixel_accuracy"), batch_size=32, niter=50, niter_decay=50,
 )
 
 

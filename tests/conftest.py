@@ -37,3 +37,14 @@ def tiny_run_dir(tmp_path_factory):
                           capture_output=True, text=True, timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_segmenter(tmp_path_factory):
+    """A segmenter trained for a few steps (plumbing, not quality)."""
+    from lggan_tf import segmenter
+
+    out = tmp_path_factory.mktemp("segmenter")
+    segmenter.train_segmenter(str(out), "synthetic", steps=3, batch_size=2, height=32, width=32, model_width=4,
+                              log_every=1)
+    return out

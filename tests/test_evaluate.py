@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 import evaluate
-from tests.test_segmenter import tiny_segmenter  # noqa: F401  (session fixture)
 
 
 def lines(path):
@@ -15,7 +14,7 @@ def lines(path):
 
 
 @pytest.fixture(scope="module")
-def evaluated(tiny_run_dir, tiny_segmenter, tmp_path_factory):  # noqa: F811
+def evaluated(tiny_run_dir, tiny_segmenter, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval_out")
     rc = evaluate.run(["evaluate.py", f"--model_dir={tiny_run_dir}", f"--out_dir={out}", "--num_samples=4",
                        "--batch_size=2", "--metrics=fid,miou,pixel_accuracy,ssim,psnr", "--inception_weights=tiny",

@@ -9,15 +9,6 @@ from lggan_tf import segmenter
 from lggan_tf.metrics.segmentation import Segmenter
 
 
-@pytest.fixture(scope="session")
-def tiny_segmenter(tmp_path_factory):
-    """A segmenter trained for a few steps (plumbing, not quality)."""
-    out = tmp_path_factory.mktemp("segmenter")
-    segmenter.train_segmenter(str(out), "synthetic", steps=3, batch_size=2, height=32, width=32, model_width=4,
-                              log_every=1)
-    return out
-
-
 def test_trained_segmenter_loads_and_predicts_class_maps(tiny_segmenter):
     meta = json.loads((tiny_segmenter / "segmenter.json").read_text())
     assert meta["num_classes"] == 13 and meta["input_size"] == [32, 32] and meta["steps"] == 3
