@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from lggan_tf import segmenter
 from lggan_tf.metrics.segmentation import Segmenter
