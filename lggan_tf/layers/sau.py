@@ -106,33 +106,53 @@ def _reassemble_lean_dense(features, k_fold, s, t_min, n):
 
 
 # Target size of one chunk's n*n shifted copies. The reassembly is memory-bound: building the copies for a few
-# rows at a time and consuming them at once keeps them in cache (perf_notes.md §3 (c'); chunk sizes compared in
-# bench/upsamplers.py's module docstring).
+# rows at a time and consuming them at once keeps them in cache.
 CHUNK_BYTES = 4 << 20
+
+
+def _chunk_rows(h, w, c, n, itemsize):
+    """Row spans [y0, y1) of the chunks: about CHUNK_BYTES of shifted copies each, and >= n rows (a chunk then
+    spans more flat positions than the farthest tap offset, so one carried halo suffices)."""
+    rows = min(h, max(n, int(round(CHUNK_BYTES / ((w + n - 1) * n * n * c * itemsize)))))
+    spans = [[y, min(y + rows, h)] for y in range(0, h, rows)]
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < n:
+        spans[-2][1] = spans.pop()[1]
+    return spans
 
 
 def _reassemble_lean_chunked(features, k_fold, s, t_min, n):
     """Folded form in row chunks over a flattened padded image, with a hand-written gradient.
 
-    Layout: x zero-padded to [Hp, Wp] = [H + n - 1, W + n - 1] and flattened to rows of C, so the tap (t, u) of
-    every pixel of a chunk is ONE contiguous dim-0 slice at offset t*Wp + u (TF slices dim 0 without copying).
-    Each chunk of `r` image rows (r*Wp positions; the n - 1 positions past each row's end are computed and dropped)
-    stacks its n*n slices [r*Wp, n*n, C] and multiplies by K_fold [r*Wp, s*s, n*n]. Backward, per chunk:
-    dK = dout @ taps^T, d_taps = K_fold^T @ dout, and d_taps is folded back onto x by adding the n*n slices at
-    their offsets (the transposed operation; the tail of one chunk is carried into the next). Only x and K_fold
-    are kept for the backward; the shifted copies are rebuilt per chunk.
+    Layout: x zero-padded to [Hp, Wp] = [H + n - 1, W + n - 1] and flattened to rows of C, so tap (t, u) of all
+    pixels of a chunk is ONE contiguous dim-0 slice at offset t*Wp + u (TF slices dim 0 without copying). A chunk
+    of r image rows covers r*Wp positions (the n - 1 past each row's end are computed and dropped): it stacks its
+    n*n slices [r*Wp, n*n, C] and multiplies by K_fold [r*Wp, s*s, n*n]; one dynamic_stitch writes every chunk's
+    rows straight to their output pixels (depth_to_space and the crop in one copy). Backward, per chunk: dout is
+    one gather from dy, dK = dout @ taps^T, d_taps = K_fold^T @ dout, and dx[q] = sum_t d_taps[q - off_t, t]
+    (the transposed operation) is one add_n of n*n dim-0 slices of the tap-major d_taps, with the previous
+    chunk's last `reach` positions prepended. Only x and K_fold are kept; the shifted copies are rebuilt per chunk.
     """
     b, h, w, c = features.shape
     ss, nn = s * s, n * n
     lo, hi = -t_min, t_min + n - 1
     hp, wp = h + n - 1, w + n - 1
     offsets = [t * wp + u for t in range(n) for u in range(n)]
-    reach = offsets[-1]  # contributions of a chunk land up to `reach` positions past its end
-    rows = int(round(CHUNK_BYTES / (wp * nn * c * features.dtype.size)))
-    rows = min(h, max(n, rows))  # >= n rows: a chunk spans more positions than `reach`, so one carry suffices
-    spans = [[y, min(y + rows, h)] for y in range(0, h, rows)]
-    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < n:
-        spans[-2][1] = spans.pop()[1]
+    reach = offsets[-1]  # farthest tap offset
+    spans = _chunk_rows(h, w, c, n, features.dtype.size)
+    # Static index maps. Output rows of a chunk are (position p = y*Wp + x, phase a*s + e) -> pixel (s*y + a,
+    # s*x + e) of [B*sH*sW, C]; dropped positions (x >= W) go to the spare row B*sH*sW, cut off afterwards.
+    yy, xx, aa, ee = np.meshgrid(np.arange(h), np.arange(wp), np.arange(s), np.arange(s), indexing="ij")
+    out_index = ((s * yy + aa) * s * w + s * xx + ee).reshape(h, wp * ss)  # per image, per row
+    kept = np.broadcast_to((xx < w).reshape(h, wp * ss), out_index.shape)
+    yk, xk = np.meshgrid(np.arange(h), np.arange(wp), indexing="ij")
+    k_index = np.where(xk < w, yk * w + xk, -1)  # [h, wp] -> row of [B*H*W]
+    q = np.arange(hp * wp + reach)  # padded positions of one image -> row of dx [B*H*W]
+    qy, qx = q // wp - lo, q % wp - lo
+    x_index = np.where((qy >= 0) & (qy < h) & (qx >= 0) & (qx < w), qy * w + qx, -1)
+
+    def rows_of(index, i, size, spare):
+        """Per-image index rows -> global rows of a [B*size] tensor; -1 or dropped -> `spare`."""
+        return tf.constant(np.where(index >= 0, index + i * size, spare).reshape(-1), tf.int32)
 
     @tf.custom_gradient
     def core(x, kf):
@@ -140,43 +160,47 @@ def _reassemble_lean_chunked(features, k_fold, s, t_min, n):
         xf = tf.pad(xf, [[0, n - 1], [0, 0]])  # the last row's dropped positions read n - 1 past the end
         kff = tf.reshape(tf.pad(tf.reshape(kf, [b, h, w, ss * nn]), [[0, 0], [0, 0], [0, wp - w], [0, 0]]),
                          [b * h * wp, ss, nn])  # zero kernels at dropped positions: they add nothing backward
+        n_out = b * ss * h * w
 
         def chunk(i, y0, y1):
-            """(positions slice of an (h*wp)-row tensor, shifted copies [r*Wp, n*n, C]) of image i, rows y0..y1."""
-            p0, p1 = (i * h + y0) * wp, (i * h + y1) * wp
+            """K_fold [r*Wp, s*s, n*n] and the shifted copies [r*Wp, n*n, C] of image i, rows y0..y1."""
             q0, q1 = (i * hp + y0) * wp, (i * hp + y1) * wp
-            return slice(p0, p1), tf.stack([xf[q0 + o:q1 + o] for o in offsets], axis=1)
+            return kff[(i * h + y0) * wp:(i * h + y1) * wp], tf.stack([xf[q0 + o:q1 + o] for o in offsets], 1)
 
-        outs = []
+        def out_rows(i, y0, y1, spare=n_out):
+            return rows_of(np.where(kept[y0:y1], out_index[y0:y1], -1), i, ss * h * w, spare)
+
+        parts, where = [], []
         for i in range(b):
             for y0, y1 in spans:
-                pos, taps = chunk(i, y0, y1)
-                out = tf.reshape(tf.matmul(kff[pos], taps), [1, y1 - y0, wp, ss * c])[:, :, :w]
-                outs.append(tf.reshape(tf.nn.depth_to_space(out, s), [s * (y1 - y0), s * w, c]))
-        y = tf.reshape(tf.concat(outs, axis=0), [b, s * h, s * w, c])
+                kc, taps = chunk(i, y0, y1)
+                parts.append(tf.reshape(tf.matmul(kc, taps), [-1, c]))
+                where.append(out_rows(i, y0, y1))
+        y = tf.reshape(tf.dynamic_stitch(where, parts)[:n_out], [b, s * h, s * w, c])
 
         def grad(dy):
-            dy_rows = tf.reshape(tf.cast(dy, x.dtype), [b * s * h, s * w, c])
-            d_kf, d_x = [], []
+            dy_rows = tf.reshape(tf.cast(dy, x.dtype), [n_out, c])
+            d_k, k_where, d_x, x_where = [], [], [], []
             for i in range(b):
-                pieces, carry = [], None
+                tail = tf.zeros([nn, reach, c], x.dtype)  # d_taps of the `reach` positions before the chunk
                 for y0, y1 in spans:
-                    pos, taps = chunk(i, y0, y1)
-                    r = y1 - y0
-                    d_out = tf.nn.space_to_depth(tf.reshape(dy_rows[s * (i * h + y0):s * (i * h + y1)],
-                                                            [1, s * r, s * w, c]), s)
-                    d_out = tf.reshape(tf.pad(d_out, [[0, 0], [0, 0], [0, wp - w], [0, 0]]), [r * wp, ss, c])
-                    d_k = tf.reshape(tf.matmul(d_out, taps, adjoint_b=True), [r, wp, ss * nn])[:, :w]
-                    d_kf.append(d_k)
-                    d_taps = tf.transpose(tf.matmul(kff[pos], d_out, adjoint_a=True), [1, 0, 2])  # [n*n, r*Wp, C]
-                    acc = tf.add_n([tf.pad(d_taps[j], [[o, reach - o], [0, 0]]) for j, o in enumerate(offsets)])
-                    head = acc[:reach] if carry is None else acc[:reach] + carry
-                    pieces += [head, acc[reach:r * wp]]
-                    carry = acc[r * wp:]  # positions past this chunk, summed into the next chunk's head
-                pieces.append(carry)  # positions past the last row: only the dropped positions, zero
-                d_xp = tf.reshape(tf.concat(pieces, axis=0)[:hp * wp], [hp, wp, c])
-                d_x.append(d_xp[lo:lo + h, lo:lo + w])
-            return tf.stack(d_x), tf.reshape(tf.concat(d_kf, axis=0), [b, h, w, ss, nn])
+                    kc, taps = chunk(i, y0, y1)
+                    m = (y1 - y0) * wp
+                    # Dropped positions read pixel 0 of the image: their kernels are 0, so they add nothing.
+                    d_out = tf.reshape(tf.gather(dy_rows, out_rows(i, y0, y1, i * ss * h * w)),
+                                       [m, ss, c])
+                    d_k.append(tf.reshape(tf.matmul(d_out, taps, adjoint_b=True), [m, ss * nn]))
+                    k_where.append(rows_of(k_index[y0:y1], i, h * w, b * h * w))
+                    d_taps = tf.transpose(tf.matmul(kc, d_out, adjoint_a=True), [1, 0, 2])  # [n*n, m, C]
+                    ext = tf.reshape(tf.concat([tail, d_taps], axis=1), [nn * (reach + m), c])
+                    d_x.append(tf.add_n([ext[j * (reach + m) + reach - o:][:m] for j, o in enumerate(offsets)]))
+                    x_where.append(rows_of(x_index[y0 * wp:y1 * wp], i, h * w, b * h * w))
+                    tail = d_taps[:, m - reach:]
+                ext = tf.reshape(tf.pad(tail, [[0, 0], [0, reach], [0, 0]]), [nn * 2 * reach, c])
+                d_x.append(tf.add_n([ext[j * 2 * reach + reach - o:][:reach] for j, o in enumerate(offsets)]))
+                x_where.append(rows_of(x_index[h * wp:h * wp + reach], i, h * w, b * h * w))
+            d_x = tf.reshape(tf.dynamic_stitch(x_where, d_x)[:b * h * w], [b, h, w, c])
+            return d_x, tf.reshape(tf.dynamic_stitch(k_where, d_k)[:b * h * w], [b, h, w, ss, nn])
 
         return y, grad
 
