@@ -176,31 +176,40 @@ def _reassemble_lean_chunked(features, k_fold, s, t_min, n):
                 kc, taps = chunk(i, y0, y1)
                 parts.append(tf.reshape(tf.matmul(kc, taps), [-1, c]))
                 where.append(out_rows(i, y0, y1))
-        y = tf.reshape(tf.dynamic_stitch(where, parts)[:n_out], [b, s * h, s * w, c])
+        y = tf.reshape(tf.raw_ops.ParallelDynamicStitch(indices=where, data=parts)[:n_out], [b, s * h, s * w, c])
 
         def grad(dy):
             dy_rows = tf.reshape(tf.cast(dy, x.dtype), [n_out, c])
+            # K_fold tap-major, each image framed by `reach` zero positions: [n*n, B*(reach + H*Wp + reach), 1, s*s]
+            kft = tf.pad(tf.transpose(tf.reshape(kff, [b, h * wp, ss, nn]), [3, 0, 1, 2]),
+                         [[0, 0], [0, 0], [reach, reach], [0, 0]])
+            kft = tf.reshape(kft, [nn, b * (h * wp + 2 * reach), 1, ss])
             d_k, k_where, d_x, x_where = [], [], [], []
             for i in range(b):
-                tail = tf.zeros([nn, reach, c], x.dtype)  # d_taps of the `reach` positions before the chunk
                 for y0, y1 in spans:
-                    kc, taps = chunk(i, y0, y1)
+                    _, taps = chunk(i, y0, y1)
                     m = (y1 - y0) * wp
-                    # Dropped positions read pixel 0 of the image: their kernels are 0, so they add nothing.
-                    d_out = tf.reshape(tf.gather(dy_rows, out_rows(i, y0, y1, i * ss * h * w)),
-                                       [m, ss, c])
-                    d_k.append(tf.reshape(tf.matmul(d_out, taps, adjoint_b=True), [m, ss * nn]))
+                    m_x = m + (reach if y1 == h else 0)  # the last chunk also yields dx past the last row
+                    # dout at positions y0*Wp - reach .. y0*Wp + m_x (outside the image or dropped: pixel 0 of the
+                    # image, whose kernel there is 0)
+                    p = np.arange(y0 * wp - reach, y0 * wp + m_x)
+                    valid = (p >= 0) & (p < h * wp) & (p % wp < w)
+                    index = np.where(valid[:, None], out_index.reshape(h * wp, ss)[np.where(valid, p, 0)], 0)
+                    d_out = tf.reshape(tf.gather(dy_rows, tf.constant((index + i * ss * h * w).reshape(-1),
+                                                                      tf.int32)), [reach + m_x, ss, c])
+                    # BatchMatMulV3 runs on Eigen: ~1.5-2x faster than oneDNN's V2 for these small matrices.
+                    d_k.append(tf.reshape(tf.raw_ops.BatchMatMulV3(x=d_out[reach:reach + m], y=taps, adj_y=True,
+                                                                   Tout=x.dtype), [m, ss * nn]))
                     k_where.append(rows_of(k_index[y0:y1], i, h * w, b * h * w))
-                    d_taps = tf.transpose(tf.matmul(kc, d_out, adjoint_a=True), [1, 0, 2])  # [n*n, m, C]
-                    ext = tf.reshape(tf.concat([tail, d_taps], axis=1), [nn * (reach + m), c])
-                    d_x.append(tf.add_n([ext[j * (reach + m) + reach - o:][:m] for j, o in enumerate(offsets)]))
-                    x_where.append(rows_of(x_index[y0 * wp:y1 * wp], i, h * w, b * h * w))
-                    tail = d_taps[:, m - reach:]
-                ext = tf.reshape(tf.pad(tail, [[0, 0], [0, reach], [0, 0]]), [nn * 2 * reach, c])
-                d_x.append(tf.add_n([ext[j * 2 * reach + reach - o:][:reach] for j, o in enumerate(offsets)]))
-                x_where.append(rows_of(x_index[h * wp:h * wp + reach], i, h * w, b * h * w))
-            d_x = tf.reshape(tf.dynamic_stitch(x_where, d_x)[:b * h * w], [b, h, w, c])
-            return d_x, tf.reshape(tf.dynamic_stitch(k_where, d_k)[:b * h * w], [b, h, w, ss, nn])
+                    # dx[q] = sum_t K_fold[q - off_t, :, t] @ dout[q - off_t]: per tap one [1, s*s] x [s*s, C]
+                    # matmul over the chunk's positions q, read at shifted (dim-0, copy-free) slices.
+                    base = i * (h * wp + 2 * reach) + reach + y0 * wp
+                    d_x.append(tf.reshape(tf.add_n([
+                        tf.raw_ops.BatchMatMulV3(x=kft[j, base - o:base - o + m_x], y=d_out[reach - o:reach - o + m_x],
+                                                 Tout=x.dtype) for j, o in enumerate(offsets)]), [m_x, c]))
+                    x_where.append(rows_of(x_index[y0 * wp:y0 * wp + m_x], i, h * w, b * h * w))
+            d_x = tf.reshape(tf.raw_ops.ParallelDynamicStitch(indices=x_where, data=d_x)[:b * h * w], [b, h, w, c])
+            return d_x, tf.reshape(tf.raw_ops.ParallelDynamicStitch(indices=k_where, data=d_k)[:b * h * w], [b, h, w, ss, nn])
 
         return y, grad
 
