@@ -143,8 +143,9 @@ def check_example(spec: DatasetSpec, ex: Example) -> tuple[list[str], np.ndarray
     problems = []
     spread = np.abs(panel[..., 0] - panel[..., 1]) + np.abs(panel[..., 1] - panel[..., 2])
     if np.mean(spread > GREY_SPREAD) > 0.05:
-        problems.append(f"{ex.image}: panel {index + 1} (target label L) is not grey ({np.mean(spread > GREY_SPREAD):.0%}"
-                        " coloured pixels); expected grey values 10..60: check the panel order I_a|I_g|S_a|S_g|L_a|L_g")
+        coloured = np.mean(spread > GREY_SPREAD)
+        problems.append(f"{ex.image}: panel {index + 1} (target label L) is not grey ({coloured:.0%} coloured pixels)"
+                        "; expected grey values 10..60: check the panel order I_a|I_g|S_a|S_g|L_a|L_g")
         return problems, None
     classes = label_to_class_np(panel[..., 0])
     present = np.unique(classes[classes >= 0])

@@ -1,7 +1,7 @@
 """Print parameter counts per sub-network as one JSON object, without running the model.
 
     python -m lggan_tf.describe --model lggan --dataset cityscapes [--upsampler sau] [--ngf 64] [--ablation B5]
-    python -m lggan_tf.describe --model lggan_cv --dataset dayton   # cross-view G + D_i, D_s (12,181,847 + 2 x 2,767,809)
+    python -m lggan_tf.describe --model lggan_cv --dataset dayton   # cross-view G 12,181,847; D_i, D_s 2,767,809
 
 Variables are created (the model is built on the dataset's input shape) but no image is generated.
 """

@@ -6,7 +6,8 @@ optimisers built there too (tf_keras_notes.md §4), the run directory, and a res
 Loop: per epoch a fresh, seeded input pipeline per worker (`distribute_datasets_from_function`), skipping the batches
 a resumed run already consumed; per step the G step then the D step (lggan_tf.train_steps), a NaN/Inf check, and
 the log / summary / checkpoint intervals. Cross-view (`task='cross_view'`) runs one combined step per batch in the
-official order (G forward, D_i + D_s update, G update; lggan_tf.train_steps.CrossViewSteps). SIGINT and SIGTERM finish the current step, save and return.
+official order (G forward, D_i + D_s update, G update; lggan_tf.train_steps.CrossViewSteps). SIGINT and SIGTERM
+finish the current step, save and return.
 """
 
 from __future__ import annotations

@@ -204,7 +204,8 @@ def cross_view_parameter_counts(generator: CrossViewGenerator, discriminator: Du
     from lggan_tf.models import count_trainable
 
     g = generator
-    parts = {"encoder": [g.enc_0, g.enc_1, g.enc_2], "resblocks": [getattr(g, f"res_{i}") for i in range(g.num_resblocks)],
+    parts = {"encoder": [g.enc_0, g.enc_1, g.enc_2],
+             "resblocks": [getattr(g, f"res_{i}") for i in range(g.num_resblocks)],
              "global": [g.global_up_0, g.global_up_1, g.global_conv],
              "local": [getattr(g, n) for n in ("local_up_0", "local_up_1", "class_generators", "local_fusion_conv")
                        if hasattr(g, n)],
