@@ -82,14 +82,14 @@ def _reassemble_patches(features, kernels, s, k, d):
     return tf.einsum("byxnc,byxn->byxc", patches, tf.cast(kernels, features.dtype))
 
 
-def _fold_kernels(kernels, h, w, s, k, d, dtype):
-    """[B, sH, sW, k*k] -> K_fold [B, H, W, s*s, n*n] in `dtype`: one small matmul with the constant fold matrix.
+def _fold_kernels(k_phase, h, w, s, k, d, dtype):
+    """Kernels in space_to_depth order [B, H, W, s*s*k*k] (channel (a*s + b)*k*k + i*k + j) -> K_fold
+    [B, H, W, s*s, n*n] in `dtype`: one small matmul with the constant fold matrix.
 
     Folding runs in the kernels' dtype (float32 from the softmax); the result is cast for the reassembly matmuls.
     """
     _, n, _ = fold_offsets(s, k, d)
-    k_phase = tf.nn.space_to_depth(kernels, s)  # [B, H, W, s*s*k*k], channel (a*s + b)*k*k + i*k + j
-    k_fold = tf.matmul(tf.reshape(k_phase, [-1, s * s * k * k]), tf.constant(fold_matrix(s, k, d), kernels.dtype))
+    k_fold = tf.matmul(tf.reshape(k_phase, [-1, s * s * k * k]), tf.constant(fold_matrix(s, k, d), k_phase.dtype))
     return tf.cast(tf.reshape(k_fold, [-1, h, w, s * s, n * n]), dtype)
 
 
@@ -156,15 +156,15 @@ def _reassemble_lean_chunked(features, k_fold, s, t_min, n):
 
     @tf.custom_gradient
     def core(x, kf):
-        xf = tf.reshape(tf.pad(x, [[0, 0], [lo, hi], [lo, hi], [0, 0]]), [b * hp * wp, c])
-        xf = tf.pad(xf, [[0, n - 1], [0, 0]])  # the last row's dropped positions read n - 1 past the end
+        # One extra zero row per image: the last row's dropped positions read up to n - 1 < Wp past its end.
+        xf = tf.reshape(tf.pad(x, [[0, 0], [lo, hi + 1], [lo, hi], [0, 0]]), [b * (hp + 1) * wp, c])
         kff = tf.reshape(tf.pad(tf.reshape(kf, [b, h, w, ss * nn]), [[0, 0], [0, 0], [0, wp - w], [0, 0]]),
                          [b * h * wp, ss, nn])  # zero kernels at dropped positions: they add nothing backward
         n_out = b * ss * h * w
 
         def chunk(i, y0, y1):
             """K_fold [r*Wp, s*s, n*n] and the shifted copies [r*Wp, n*n, C] of image i, rows y0..y1."""
-            q0, q1 = (i * hp + y0) * wp, (i * hp + y1) * wp
+            q0, q1 = (i * (hp + 1) + y0) * wp, (i * (hp + 1) + y1) * wp
             return kff[(i * h + y0) * wp:(i * h + y1) * wp], tf.stack([xf[q0 + o:q1 + o] for o in offsets], 1)
 
         def out_rows(i, y0, y1, spare=n_out):
@@ -216,10 +216,11 @@ def _reassemble_lean_chunked(features, k_fold, s, t_min, n):
     return core(features, k_fold)
 
 
-def _reassemble_lean(features, kernels, s, k, d):
+def _reassemble_lean(features, k_phase, s, k, d):
+    """Lean reassembly from kernels in space_to_depth order [B, H, W, s*s*k*k]."""
     _, h, w, _ = features.shape
     t_min, n, _ = fold_offsets(s, k, d)
-    k_fold = _fold_kernels(kernels, h, w, s, k, d, features.dtype)
+    k_fold = _fold_kernels(k_phase, h, w, s, k, d, features.dtype)
     if features.shape[0] is None:
         return _reassemble_lean_dense(features, k_fold, s, t_min, n)
     return _reassemble_lean_chunked(features, k_fold, s, t_min, n)
@@ -242,7 +243,7 @@ def reassemble(features, kernels, scale=2, kernel_size=5, dilation=1, impl="lean
     _check_reassemble_args(features, kernels, scale, kernel_size, dilation, impl)
     if impl == "patches":
         return _reassemble_patches(features, kernels, scale, kernel_size, dilation)
-    return _reassemble_lean(features, kernels, scale, kernel_size, dilation)
+    return _reassemble_lean(features, tf.nn.space_to_depth(kernels, scale), scale, kernel_size, dilation)
 
 
 @register
@@ -288,11 +289,16 @@ class SemanticAwareUpsampling(keras.layers.Layer):
         self.channel_compressor.build(src)
         self.kernel_encoder.build(tuple(src[:-1]) + (self.compressed_channels,))
 
+    def predict_phase_kernels(self, source):
+        """SAKG before the feature shuffle: [B, H, W, Cs] -> kernels in space_to_depth order [B, H, W, s*s*k*k]
+        (channel (a*s + b)*k*k + tap), softmax-normalised over each group of k*k taps, float32."""
+        logits = tf.cast(self.kernel_encoder(self.channel_compressor(source)), tf.float32)
+        h, w, s2, k2 = int(logits.shape[1]), int(logits.shape[2]), self.scale**2, self.kernel_size**2
+        return tf.reshape(tf.nn.softmax(tf.reshape(logits, [-1, h, w, s2, k2]), axis=-1), [-1, h, w, s2 * k2])
+
     def predict_kernels(self, source):
         """SAKG: source [B, H, W, Cs] -> softmax-normalised kernels [B, sH, sW, k*k], float32."""
-        logits = self.kernel_encoder(self.channel_compressor(source))
-        logits = tf.nn.depth_to_space(logits, self.scale)
-        return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+        return tf.nn.depth_to_space(self.predict_phase_kernels(source), self.scale)
 
     def call(self, x, guide=None):
         if self.guidance == "external":
@@ -301,8 +307,9 @@ class SemanticAwareUpsampling(keras.layers.Layer):
             source = nearest_resize_to(tf.cast(guide, x.dtype), int(x.shape[1]), int(x.shape[2]))
         else:
             source = x
-        kernels = self.predict_kernels(source)
-        return reassemble(x, kernels, self.scale, self.kernel_size, self.dilation, self.impl)
+        if self.impl == "lean":  # the folded form takes the kernels before the shuffle: no depth_to_space round trip
+            return _reassemble_lean(x, self.predict_phase_kernels(source), self.scale, self.kernel_size, self.dilation)
+        return reassemble(x, self.predict_kernels(source), self.scale, self.kernel_size, self.dilation, self.impl)
 
     def compute_output_shape(self, x_shape, guide_shape=None):
         s = self.scale
