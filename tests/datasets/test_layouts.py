@@ -134,7 +134,7 @@ def test_celebamask_part_masks_combined_on_the_fly_and_prep(tmp_path):
 
 def test_get_spec_overrides_and_errors():
     assert datasets.list_datasets() == ["cityscapes", "ade20k", "coco_stuff", "deepfashion", "celebamask_hq",
-                                        "facades", "custom", "synthetic"]
+                                        "facades", "custom", "synthetic", "dayton", "dayton_g2a", "cvusa", "sva"]
     spec = datasets.get_spec("cityscapes", crop_size=256)
     assert spec.output_size(True) == (128, 256) and spec.num_upsampling_layers == "more"
     assert datasets.get_spec("facades").class_names[0] == "unused" and facades.SPEC.label_nc == 13
