@@ -176,6 +176,7 @@ def test_chunked_lean_matches_patches_in_values_and_gradients(monkeypatch, h, w,
     import lggan_tf.layers.sau as sau
 
     monkeypatch.setattr(sau, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(sau, "DENSE_MAX_BYTES", 0)
     _, n, _ = fold_offsets(s, k, d)
     assert sau._chunk_rows(h, w, 5, n, 4) == [[y, y + 1] for y in range(h)]
     features, kernels = random_case(h, w, s, k, c=5, b=3, seed=4)
@@ -202,7 +203,10 @@ def test_lean_with_unknown_batch_size_uses_the_dense_form():
                                atol=1e-5)
 
 
-def test_layer_lean_and_patches_agree_in_output_and_weight_gradients():
+def test_layer_lean_and_patches_agree_in_output_and_weight_gradients(monkeypatch):
+    import lggan_tf.layers.sau as sau
+
+    monkeypatch.setattr(sau, "DENSE_MAX_BYTES", 0)  # the chunked form, as at full size
     x = tf.random.stateless_normal([2, 7, 9, 6], seed=[9, 10])
     layers = {impl: SemanticAwareUpsampling(compressed_channels=4, impl=impl) for impl in ("lean", "patches")}
     layers["lean"].build(x.shape)
