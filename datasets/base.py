@@ -272,6 +272,14 @@ def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_siz
     ds = ds.batch(batch_size, drop_remainder=training)
     ds = ds.map(lambda b: transforms.finalize_batch(b, spec), num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True)
+    return finish_pipeline(ds, deterministic, input_context)
+
+
+def finish_pipeline(ds, deterministic: bool, input_context=None):
+    """Options shared by every pipeline (determinism; no auto-sharding when the pipeline shards itself per input
+    context) and a final prefetch."""
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.deterministic = bool(deterministic)
     if input_context is not None:

@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from datasets.base import DatasetSpec, Example, register_layout
+from datasets.base import DatasetSpec, Example, finish_pipeline, register_layout
 from datasets.errors import DatasetError
 from datasets.files import IMAGE_EXTS, list_files, natural_key, split_folder, stem
 
@@ -257,8 +257,4 @@ def build_cross_view_dataset(spec: DatasetSpec, data_dir, split, batch_size, tra
     ds = ds.enumerate().map(per_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic or None)
     ds = ds.batch(batch_size, drop_remainder=training).map(_finalize, num_parallel_calls=tf.data.AUTOTUNE,
                                                             deterministic=True)
-    options = tf.data.Options()
-    options.deterministic = bool(deterministic)
-    if input_context is not None:
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return finish_pipeline(ds, deterministic, input_context)
