@@ -9,9 +9,9 @@ import keras
 import numpy as np
 
 from lggan_tf import schedules
+from lggan_tf.models.spade_decoder import NUM_UPSAMPLING
 from lggan_tf.train_config import TrainConfig
 
-UPSAMPLINGS = {"normal": 5, "more": 6, "most": 7}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +59,7 @@ def training_size(config: TrainConfig, spec) -> tuple[int, int]:
 
 
 def _check_size(h: int, w: int, num_upsampling_layers: str) -> None:
-    n = UPSAMPLINGS[num_upsampling_layers]
+    n = NUM_UPSAMPLING[num_upsampling_layers]
     if h % 2 ** n or w % 2 ** n:
         raise ValueError(f"training size {h}x{w} (--height/--width or --crop_size): both sides must be multiples of "
                          f"{2 ** n} (num_upsampling_layers={num_upsampling_layers!r} starts the decoder at "

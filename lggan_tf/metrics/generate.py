@@ -19,6 +19,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from lggan_tf import summaries
+
 
 @dataclasses.dataclass(frozen=True)
 class GeneratedSplit:
@@ -61,7 +63,7 @@ def to_uint8(images) -> np.ndarray:
     images = np.asarray(images)
     if images.dtype == np.uint8:
         return images
-    return np.clip(np.round((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return summaries.to_uint8(images)
 
 
 def save_label(path: str, label: np.ndarray) -> None:

@@ -20,10 +20,11 @@ import keras
 import tensorflow as tf
 
 from lggan_tf.layers.blocks import ConvNormAct, ResnetBlock, UpNormAct
-from lggan_tf.layers.class_conv import ClassConv, LocalFusionConv, fuse_sum
+from lggan_tf.layers.class_conv import ClassConv, LocalFusionConv
 from lggan_tf.layers.classifier import ClassFeatureClassifier
 from lggan_tf.layers.common import Conv, normal_init, register
 from lggan_tf.models.discriminator import cross_view_discriminator
+from lggan_tf.models.lggan import local_and_fused_outputs
 
 OFFICIAL_UPSAMPLERS = ("convtranspose", "nearest")
 
@@ -133,20 +134,8 @@ class CrossViewGenerator(keras.layers.Layer):
             return outputs
         masks = tf.cast(masks, self.compute_dtype)
         features = self.local_up_1(self.local_up_0(f))
-        class_images = self.class_generators(features, masks)  # Eq. (2): U_i from F * M_i
-        if self.mask_class_images:
-            class_images = class_images * masks[..., None]
-        image_local = self.local_fusion_conv(class_images) if self.local_fusion == "conv" else fuse_sum(class_images)
-        outputs.update(image_local=image_local, class_images=class_images, class_masks=masks)
-        if self.use_classifier:
-            outputs["class_logits"], outputs["class_valid"] = self.classifier(features, masks)
-        if self.use_weight_map:
-            logits = self.weight_conv(self.weight_up_1(self.weight_up_0(f)))
-            weights = tf.cast(tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1), image_local.dtype)  # Eq. (7)
-            outputs["weight_map"] = weights
-            outputs["image"] = weights[..., 0:1] * image_local + weights[..., 1:2] * image_global  # Eq. (8)
-        else:
-            outputs["image"] = 0.5 * (image_local + image_global)
+        outputs.update(local_and_fused_outputs(self, features, masks, image_global,
+                                               lambda: self.weight_conv(self.weight_up_1(self.weight_up_0(f)))))
         return outputs
 
     def get_config(self):

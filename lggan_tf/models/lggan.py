@@ -46,6 +46,34 @@ def class_masks(seg, label_channels: int, rest_from=None):
     return masks
 
 
+def local_and_fused_outputs(generator, features, masks, image_global, weight_logits):
+    """The local branch from F and the fusion, shared by the synthesis and cross-view LGGAN generators.
+
+    Eq. (2) class images U_i [B,H,W,N,3] from F*M_i (kept only inside M_i when `mask_class_images`), Eq. (4)/(5)
+    local fusion, Eq. (6) classification module, Eq. (7)-(8) weight-map fusion (without a weight map, the mean of
+    the two images). `generator` provides the sublayers and switches; `weight_logits()` returns G_w's [B,H,W,2]
+    logits and is called only when the weight map is on. Returns the output dict without `image_global`.
+    """
+    class_images = generator.class_generators(features, masks)
+    if generator.mask_class_images:  # U_i only inside M_i: an absent class contributes nothing (docs/fidelity.md)
+        class_images = class_images * masks[..., None]
+    if generator.local_fusion == "conv":
+        image_local = generator.local_fusion_conv(class_images)
+    else:
+        image_local = fuse_sum(class_images)
+    outputs = {"image_local": image_local, "class_images": class_images, "class_masks": masks}
+    if generator.use_classifier:
+        outputs["class_logits"], outputs["class_valid"] = generator.classifier(features, masks)
+    if generator.use_weight_map:
+        weights = tf.nn.softmax(tf.cast(weight_logits(), tf.float32), axis=-1)  # Eq. (7)
+        weights = tf.cast(weights, image_local.dtype)
+        outputs["weight_map"] = weights
+        outputs["image"] = weights[..., 0:1] * image_local + weights[..., 1:2] * image_global  # Eq. (8)
+    else:
+        outputs["image"] = 0.5 * (image_local + image_global)
+    return outputs
+
+
 @register
 class LGGANGenerator(keras.layers.Layer):
     """call(seg [B,H,W,S], training) -> dict with `image`, `image_global` and, when the local branch is on,
@@ -147,25 +175,12 @@ class LGGANGenerator(keras.layers.Layer):
             return outputs
         masks = tf.cast(class_masks(seg, self.label_channels, self.local_rest_from), self.compute_dtype)
         features = self._local_trunk(enc["x_enc"], training)
-        class_images = self.class_generators(features, masks)
-        if self.mask_class_images:  # U_i only inside M_i: an absent class contributes nothing (docs/fidelity.md)
-            class_images = class_images * masks[..., None]
-        if self.local_fusion == "conv":
-            image_local = self.local_fusion_conv(class_images)
-        else:
-            image_local = fuse_sum(class_images)
-        outputs.update(image_local=image_local, class_images=class_images, class_masks=masks)
-        if self.use_classifier:
-            outputs["class_logits"], outputs["class_valid"] = self.classifier(features, masks)
-        if self.use_weight_map:
+
+        def weight_logits():
             w_feat = self._run(self.weight_up_0, enc["x_enc"], training, "branch_ups")
-            w_feat = self._run(self.weight_up_1, w_feat, training, "branch_ups")
-            weights = tf.nn.softmax(tf.cast(self.weight_conv(w_feat), tf.float32), axis=-1)
-            weights = tf.cast(weights, image_local.dtype)
-            outputs["weight_map"] = weights
-            outputs["image"] = weights[..., 0:1] * image_local + weights[..., 1:2] * image_global
-        else:
-            outputs["image"] = 0.5 * (image_local + image_global)
+            return self.weight_conv(self._run(self.weight_up_1, w_feat, training, "branch_ups"))
+
+        outputs.update(local_and_fused_outputs(self, features, masks, image_global, weight_logits))
         return outputs
 
     def get_config(self):
