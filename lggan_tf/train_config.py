@@ -64,6 +64,7 @@ class TrainConfig:
     lambda_kld: float = 0.05
     lambda_tv: float = 0.0
     cross_view_classifier: bool = False
+    mask_class_images: bool = True
     vgg_weights: str = "none"
     mixed_precision: str = "auto"
     jit_compile: bool = False
