@@ -256,8 +256,6 @@ def _read_legacy(path, f):
     storages = {}
 
     def load_storage(storage_type, key, location, numel, view_metadata=None, *unused):
-        if storage_type is _UNTYPED:
-            raise pickle.UnpicklingError("an untyped storage in a legacy checkpoint")
         if key not in storages:
             storages[key] = _Storage(key, storage_type, numel)
         if view_metadata is None:

@@ -1,6 +1,7 @@
 """The torch-free `.pth` reader: official fixtures, hand-built zip/legacy files, hostile and broken files."""
 
 import collections
+import pathlib
 import pickle
 import subprocess
 import sys
@@ -32,6 +33,21 @@ def test_official_fixture_equals_npz_state(name):
         assert value.dtype == ref[key].dtype and value.shape == ref[key].shape, key
         assert np.array_equal(value, ref[key]), key
         assert value.flags.c_contiguous and value.flags.writeable
+
+
+DATA = pathlib.Path(__file__).parent / "data"  # made by tools/make_pth_reader_fixtures.py with torch 2.14
+
+
+@pytest.mark.parametrize("pth,npz", [("torch_odd_features.pth", "torch_odd_features.npz"),
+                                     ("torch_odd_features_legacy.pth", "torch_odd_features.npz"),
+                                     ("torch_wrapped_dataparallel.pth", "torch_wrapped_dataparallel.npz")])
+def test_real_torch_files_with_odd_storage_features(pth, npz):
+    """bf16/half/uint16 (`_rebuild_tensor_v3` on an UntypedStorage)/complex/bool, Parameters, shared storages,
+    transposed, sliced, expanded and channels_last views; `module.` keys inside {'epoch', 'state_dict',
+    'optimizer'}. Expected values are what torch itself gave (bf16 via .float())."""
+    state = load_state_dict(DATA / pth)
+    with np.load(DATA / npz) as ref:
+        _assert_equal(state, {k: ref[k] for k in ref.files})
 
 
 def _sample(prefix=""):
