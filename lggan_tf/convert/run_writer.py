@@ -1,6 +1,6 @@
 """Convert official PyTorch checkpoints into a normal lggan-tf run directory (config.json, flags.txt, checkpoint).
 
-    config = converted_config("lggan", base_config)          # base: the dataset's training config (flags/*.cfg)
+    config = converted_config("lggan", base_config("cityscapes", "lggan", "flags"))   # official_config
     summary = convert_checkpoints("lggan", config, "runs/official-lggan-cityscapes",
                                   generator="latest_net_G.pth", discriminator="latest_net_D.pth")
 
@@ -18,53 +18,15 @@ import os
 import shutil
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from lggan_tf.convert.mapping_common import CheckpointMismatch, StateConsumer
 from lggan_tf.convert.mapping_cross_view import map_cross_view_generator, map_patch_discriminator
 from lggan_tf.convert.mapping_sis import (map_gaugan_generator, map_lggan_generator, map_multiscale_discriminator,
                                           map_vae_encoder)
+from lggan_tf.convert.official_config import OFFICIAL_OVERRIDES, ConversionError, model_name
 from lggan_tf.convert.suggest import suggestion
 from lggan_tf.train_config import TrainConfig
-
-CONVERTED_MODELS = ("lggan", "gaugan", "lggan_cv")
-
-# What a converted run must set so that it computes what the official model computes. Applied on top of the
-# dataset's training config. Keys are TrainConfig fields (they flow to the models through resolve_run).
-#   upsampler: the official models use nearest (SPADE decoder) and ConvTranspose2d (LGGAN G_l, G_w, cross-view);
-#     'nearest' builds exactly those for the synthesis LGGAN, 'convtranspose' for the cross-view one.
-#   mask_class_images: the official class images are tanh(conv) everywhere, not only inside their mask
-#     (docs/fidelity.md row 4); our default masks them.
-#   ablation / cross_view_classifier: the full official model; the cross-view code has no classifier.
-OFFICIAL_OVERRIDES = {
-    "lggan": {"task": "synthesis", "model": "lggan", "upsampler": "nearest", "ablation": "",
-              "mask_class_images": False},
-    "gaugan": {"task": "synthesis", "model": "gaugan", "upsampler": "nearest", "ablation": ""},
-    "lggan_cv": {"task": "cross_view", "model": "lggan", "upsampler": "convtranspose", "ablation": "",
-                 "cross_view_classifier": False, "mask_class_images": False},
-}
-
-
-class ConversionError(ValueError):
-    """A conversion that cannot go ahead (bad arguments, a checkpoint that does not fit); one line."""
-
-
-def converted_config(model: str, base: TrainConfig, use_vae: bool = False) -> TrainConfig:
-    """`base` with OFFICIAL_OVERRIDES[model] applied (and the VAE switched on when an encoder is converted)."""
-    if model not in CONVERTED_MODELS:
-        raise ConversionError(f"--model={model!r}: expected one of {CONVERTED_MODELS}")
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    overrides = {k: v for k, v in OFFICIAL_OVERRIDES[model].items() if k in known}
-    if model == "gaugan":
-        overrides["use_vae"] = bool(use_vae)
-    if model == "lggan_cv":
-        overrides["lambda_feat"] = 0.0
-    try:
-        return base.replace(**overrides)
-    except ValueError as err:
-        raise ConversionError(str(err)) from err
-
 
 @dataclasses.dataclass
 class ConvertedModels:
@@ -78,9 +40,8 @@ class ConvertedModels:
 
 
 def _describe_target(config: TrainConfig, role: str) -> str:
-    model = "lggan_cv" if config.task == "cross_view" else config.model
-    return (f"the {role} of --model={model} --dataset={config.dataset} (ngf {config.ngf}, ndf {config.ndf}"
-            + (f", SPADE hidden {config.spade_hidden}" if config.task == "synthesis" else "") + ")")
+    return (f"the {role} of --model={model_name(config)} --dataset={config.dataset} (ngf {config.ngf}, "
+            f"ndf {config.ndf}" + (f", SPADE hidden {config.spade_hidden}" if config.task == "synthesis" else "") + ")")
 
 
 def _consume(state, source, role, config, mapper, target) -> dict:
@@ -179,7 +140,7 @@ def write_run(models: ConvertedModels, model_dir: str, overwrite: bool = False, 
         record = {"config": config.to_dict(),
                   "resolved": {**models.plan.describe(), "precision": "float32", "tensorflow": tf.__version__,
                                "keras": keras.__version__},
-                  "converted_from": {"official_overrides": OFFICIAL_OVERRIDES[_model_name(config)],
+                  "converted_from": {"official_overrides": OFFICIAL_OVERRIDES[model_name(config)],
                                      "files": models.summaries, **(extra or {})}}
         run_dir.write_config(record)
         run_dir.write_flags(flags_text(config))
@@ -194,10 +155,6 @@ def write_run(models: ConvertedModels, model_dir: str, overwrite: bool = False, 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return os.path.join(model_dir, "checkpoints", os.path.basename(prefix))
-
-
-def _model_name(config: TrainConfig) -> str:
-    return "lggan_cv" if config.task == "cross_view" else config.model
 
 
 def summary_line(summaries, model_dir: str) -> str:
@@ -218,10 +175,8 @@ def convert_checkpoints(model: str, config: TrainConfig, model_dir: str, generat
     'message'}. Raises ConversionError / CheckpointMismatch / pth_reader.CheckpointError (all ValueError)."""
     from lggan_tf.convert.pth_reader import load_state_dict
 
-    if model == "lggan_cv" and config.task != "cross_view" or model != "lggan_cv" and config.task == "cross_view":
-        raise ConversionError(f"--model={model} does not fit the {config.task} dataset --dataset={config.dataset}; "
-                              "cross-view datasets (dayton, dayton_g2a, cvusa, sva) take --model=lggan_cv, "
-                              "synthesis datasets gaugan or lggan")
+    if model != model_name(config):
+        raise ConversionError(f"--model={model} but the config is for --model={model_name(config)}")
     paths = {"generator": generator, "discriminator": discriminator, "discriminator2": discriminator2,
              "encoder": encoder}
     states = {role: (load_state_dict(path) if path else None) for role, path in paths.items()}
@@ -232,6 +187,5 @@ def convert_checkpoints(model: str, config: TrainConfig, model_dir: str, generat
             "message": summary_line(models.summaries, model_dir)}
 
 
-__all__ = ["CONVERTED_MODELS", "OFFICIAL_OVERRIDES", "CheckpointMismatch", "ConversionError", "ConvertedModels",
-           "convert_checkpoints", "convert_state_dicts", "converted_config", "flags_text", "summary_line",
-           "write_run"]
+__all__ = ["CheckpointMismatch", "ConversionError", "ConvertedModels", "convert_checkpoints", "convert_state_dicts",
+           "flags_text", "summary_line", "write_run"]
