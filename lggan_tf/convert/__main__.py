@@ -15,32 +15,35 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 from absl import logging  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SIZE_FLAGS = ("ngf", "ndf", "spade_hidden", "height", "width", "crop_size")
+FLAGS = flags.FlagValues()  # private: the converter can run in-process next to train.py / evaluate.py flags
 
-flags.DEFINE_string("pytorch_checkpoint", None, "Official generator state_dict (latest_net_G.pth).")
-flags.DEFINE_string("pytorch_discriminator", None, "Official discriminator (latest_net_D.pth): the SIS multiscale "
-                    "D, or the cross-view D_i (D1). Without it D keeps a fresh initialisation.")
-flags.DEFINE_string("pytorch_discriminator2", None, "Cross-view only: the semantic-guided D_s (latest_net_D2.pth).")
-flags.DEFINE_string("pytorch_encoder", None, "GauGAN only: the VAE style encoder (latest_net_E.pth); turns on "
-                    "--use_vae in the converted run.")
-flags.DEFINE_enum("model", None, ["lggan", "gaugan", "lggan_cv"], "Which official model the checkpoint is.")
-flags.DEFINE_string("dataset", None, "Dataset it was trained on (cityscapes, ade20k, coco_stuff, ..., dayton, "
-                    "dayton_g2a, cvusa, sva): fixes the class count and the official sizes.")
-flags.DEFINE_string("model_dir", None, "Run directory to write (must not exist unless --overwrite).")
-flags.DEFINE_string("data_dir", "", "Dataset folder recorded in the run's config (for evaluate.py / fine-tuning).")
-flags.DEFINE_bool("overwrite", False, "Replace an existing --model_dir (after a successful conversion).")
-flags.DEFINE_integer("ngf", None, "Generator base width (default: the dataset's official, 64).")
-flags.DEFINE_integer("ndf", None, "Discriminator base width (default: the dataset's official, 64).")
-flags.DEFINE_integer("spade_hidden", None, "SPADE hidden width (official 128).")
-flags.DEFINE_integer("height", None, "Image height (with --width); default the dataset's official size.")
-flags.DEFINE_integer("width", None, "Image width (with --height).")
-flags.DEFINE_integer("crop_size", None, "Image width with the dataset's aspect ratio (instead of --height/--width).")
-FLAGS = flags.FLAGS
+_STRINGS = (
+    ("pytorch_checkpoint", None, "Official generator state_dict (latest_net_G.pth)."),
+    ("pytorch_discriminator", None, "Official discriminator (latest_net_D.pth): the SIS multiscale D, or the "
+                                    "cross-view D_i (D1). Without it D keeps a fresh initialisation."),
+    ("pytorch_discriminator2", None, "Cross-view only: the semantic-guided D_s (latest_net_D2.pth)."),
+    ("pytorch_encoder", None, "GauGAN only: the VAE style encoder (latest_net_E.pth); turns on --use_vae."),
+    ("dataset", None, "Dataset it was trained on (cityscapes, ade20k, coco_stuff, ..., dayton, dayton_g2a, cvusa, "
+                      "sva): fixes the class count and the official sizes."),
+    ("model_dir", None, "Run directory to write (must not exist unless --overwrite)."),
+    ("data_dir", "", "Dataset folder recorded in the run's config (for evaluate.py / fine-tuning)."),
+)
+_SIZES = {"ngf": "Generator base width", "ndf": "Discriminator base width", "spade_hidden": "SPADE hidden width",
+          "height": "Image height (with --width)", "width": "Image width (with --height)",
+          "crop_size": "Image width with the dataset's aspect ratio (instead of --height/--width)"}
+for _name, _default, _help in _STRINGS:
+    flags.DEFINE_string(_name, _default, _help, flag_values=FLAGS)
+for _name, _help in _SIZES.items():
+    flags.DEFINE_integer(_name, None, f"{_help}; default: the dataset's official value (flags/<dataset>.cfg).",
+                         flag_values=FLAGS)
+flags.DEFINE_enum("model", None, ["lggan", "gaugan", "lggan_cv"], "Which official model the checkpoint is.",
+                  flag_values=FLAGS)
+flags.DEFINE_bool("overwrite", False, "Replace an existing --model_dir (after a successful conversion).",
+                  flag_values=FLAGS)
 
 
 def fail(message: str) -> int:
@@ -63,7 +66,7 @@ def main(argv):
     if FLAGS.dataset not in list_datasets():
         return fail(f"--dataset={FLAGS.dataset!r}: expected one of {list_datasets()}")
     try:
-        sizes = {name: getattr(FLAGS, name) for name in SIZE_FLAGS if getattr(FLAGS, name) is not None}
+        sizes = {name: getattr(FLAGS, name) for name in _SIZES if getattr(FLAGS, name) is not None}
         config = converted_config(FLAGS.model, base_config(FLAGS.dataset, FLAGS.model, os.path.join(REPO, "flags")),
                                   use_vae=bool(FLAGS.pytorch_encoder), data_dir=FLAGS.data_dir, **sizes)
         result = convert_checkpoints(FLAGS.model, config, FLAGS.model_dir, FLAGS.pytorch_checkpoint,
@@ -76,5 +79,18 @@ def main(argv):
     return 0
 
 
+def run(argv: list[str]) -> int:
+    """Parse `argv` (argv[0] = program name) and convert; returns the exit code (in-process entry point)."""
+    FLAGS.unparse_flags()
+    if any(a in ("--help", "-h", "--helpfull") for a in argv[1:]):
+        print(__doc__ + "\n" + FLAGS.get_help())
+        return 0
+    try:
+        rest = FLAGS(argv)
+    except flags.Error as err:
+        return fail(f"{err} (see --help)")
+    return main(rest)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(run(sys.argv))

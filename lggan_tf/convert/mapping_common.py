@@ -145,7 +145,7 @@ class StateConsumer:
             self.tensor(prefix + ".bias", layer.bias)
 
     def deconv(self, prefix: str, layer) -> None:
-        """ConvTranspose2d `prefix.weight` [in, out, kh, kw] + bias into our ConvTranspose (kernel [kh, kw, out, in])."""
+        """ConvTranspose2d `prefix.weight` [in, out, kh, kw] + bias -> our ConvTranspose (kernel [kh, kw, out, in])."""
         kernel, bias = transposed_conv_variables(layer)
         a = self.take(prefix + ".weight")
         if a is not None:
