@@ -67,10 +67,11 @@ class StateConsumer:
     """Takes official keys, converts them and records assignments; counts dead weight; reports what is left.
 
     state: {key: np.ndarray} (a `module.` prefix already stripped); source: the file name used in messages.
+    keep_values=False checks keys and shapes only (nothing to apply; e.g. full-size key sets without weights).
     """
 
-    def __init__(self, state, source: str):
-        self.state, self.source = dict(state), source
+    def __init__(self, state, source: str, keep_values: bool = True):
+        self.state, self.source, self.keep_values = dict(state), source, bool(keep_values)
         self.used: set[str] = set()
         self.missing: list[str] = []
         self.dead: list[str] = []
@@ -106,7 +107,8 @@ class StateConsumer:
             self.shape_errors.append(f"{keys[0]} has shape {list(got)} but the model needs "
                                      f"{list(torch_shape_of(expected))} (TF variable {variable.path} {list(expected)})")
             return
-        self.assignments.append(_Assignment(variable, value.astype(np.float32), tuple(keys)))
+        value = value.astype(np.float32) if self.keep_values else None
+        self.assignments.append(_Assignment(variable, value, tuple(keys)))
 
     def tensor(self, key: str, variable) -> None:
         """A bias / running statistic / u vector: copied as it is."""
@@ -210,6 +212,8 @@ class StateConsumer:
             raise CheckpointMismatch(f"{self.source} does not fit {what}: {self.shape_errors[0]}{more}{hint}")
 
     def apply(self) -> None:
+        if not self.keep_values:
+            raise RuntimeError("StateConsumer(keep_values=False) checked shapes only; there is nothing to apply")
         for a in self.assignments:
             a.variable.assign(a.value)
 
