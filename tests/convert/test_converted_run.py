@@ -54,9 +54,17 @@ def converted(tmp_path_factory, shared_data):
     return model_dir, data_dir, out
 
 
-def test_cli_writes_a_run_and_counts_the_dead_weight(converted):
+def test_cli_writes_a_run_that_computes_the_official_outputs(converted):
+    """The real CLI on the legacy (torch < 1.6) .pth: summary line, run files, and every output within 1e-4."""
+    from lggan_tf.inference import load_run
+    from tests.convert.parity_runs import generator_differences
+
     model_dir, _, out = converted
     assert "364 keys -> 276 variables, 20 dead keys skipped (fc, num_batches_tracked)" in out
+    arrays = fixture_arrays(FIXTURE)
+    outputs = load_run(str(model_dir)).generator(tf.constant(nhwc(arrays["input"])), training=False)
+    diffs = generator_differences({k: v.numpy() for k, v in outputs.items()}, arrays)
+    assert len(diffs) == 6 and max(diffs.values()) <= 1e-4, diffs
     record = json.loads((model_dir / "config.json").read_text())
     assert record["config"]["mask_class_images"] is False and record["config"]["upsampler"] == "nearest"
     assert (model_dir / "checkpoints" / "ckpt-0.index").is_file() and (model_dir / "flags.txt").is_file()
