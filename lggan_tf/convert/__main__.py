@@ -2,7 +2,7 @@
 
     python -m lggan_tf.convert --pytorch_checkpoint latest_net_G.pth [--pytorch_discriminator latest_net_D.pth] \
         --model lggan --dataset cityscapes --model_dir runs/official-lggan-cityscapes
-    python -m lggan_tf.convert --pytorch_checkpoint latest_net_G.pth --pytorch_discriminator latest_net_D.pth \
+    python -m lggan_tf.convert --pytorch_checkpoint latest_net_G.pth --pytorch_discriminator latest_net_D1.pth \
         --pytorch_discriminator2 latest_net_D2.pth --model lggan_cv --dataset dayton --model_dir runs/official-dayton
 
 Sizes (--ngf, --ndf, --spade_hidden, --height/--width or --crop_size) default to the dataset's official training
@@ -23,8 +23,8 @@ FLAGS = flags.FlagValues()  # private: the converter can run in-process next to 
 
 _STRINGS = (
     ("pytorch_checkpoint", None, "Official generator state_dict (latest_net_G.pth)."),
-    ("pytorch_discriminator", None, "Official discriminator (latest_net_D.pth): the SIS multiscale D, or the "
-                                    "cross-view D_i (D1). Without it D keeps a fresh initialisation."),
+    ("pytorch_discriminator", None, "Official discriminator: the SIS multiscale D (latest_net_D.pth) or the "
+                                    "cross-view D_i (latest_net_D1.pth). Without it D keeps a fresh initialisation."),
     ("pytorch_discriminator2", None, "Cross-view only: the semantic-guided D_s (latest_net_D2.pth)."),
     ("pytorch_encoder", None, "GauGAN only: the VAE style encoder (latest_net_E.pth); turns on --use_vae."),
     ("dataset", None, "Dataset it was trained on (cityscapes, ade20k, coco_stuff, ..., dayton, dayton_g2a, cvusa, "

@@ -1,6 +1,6 @@
 """Official cross-view checkpoints -> our layers: `ResnetGenerator_local` (Ha0Tang/LGGAN CV/, what
 `define_G(6, 3, ngf, 'local')` builds) and the pix2pix `NLayerDiscriminator(6, ndf, n_layers=3, InstanceNorm with
-running statistics, sigmoid)` used for D_i (latest_net_D) and D_s (latest_net_D2).
+running statistics, sigmoid)` used for D_i (latest_net_D1) and D_s (latest_net_D2).
 
   conv1, conv2, conv3                       encoder                -> enc_0, enc_1, enc_2 (.conv)
   resnet_blocks1..9.conv1/conv2             residual blocks        -> res_<i-1>.conv_0/conv_1

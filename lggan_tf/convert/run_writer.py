@@ -56,7 +56,7 @@ def convert_state_dicts(config: TrainConfig, generator, discriminator=None, disc
                         sources=None) -> ConvertedModels:
     """Build the models of `config` (float32) and assign the official state_dicts ({key: np.ndarray}).
 
-    generator: latest_net_G; discriminator: latest_net_D (SIS: the multiscale D; cross-view: D_i = D1);
+    generator: latest_net_G; discriminator: latest_net_D (SIS: the multiscale D) or cross-view latest_net_D1 (D_i);
     discriminator2: cross-view latest_net_D2 (D_s); encoder: SPADE latest_net_E (VAE). A D that is not given
     keeps its fresh initialisation (as train.py would build it). Raises CheckpointMismatch naming the keys.
     """
