@@ -73,6 +73,8 @@ def suggestion(state, role: str = "generator") -> str:
                 f"SPADE hidden {facts['spade_hidden']}{', VAE' if facts['use_vae'] else ''})")
         flags = f"--model=gaugan --dataset={'|'.join(fits) or '<a dataset with that class count>'} " \
                 f"--ngf={facts['ngf']} --spade_hidden={facts['spade_hidden']}"
+        if facts["use_vae"]:
+            flags += " --pytorch_encoder=latest_net_E.pth (its VAE encoder)"
     elif kind == "lggan_cv":
         what = f"an official cross-view LGGAN generator (ngf {facts['ngf']}, {facts['classes']} classes)"
         flags = f"--model=lggan_cv --dataset={'|'.join(_datasets_for('cross_view'))} --ngf={facts['ngf']}"
