@@ -28,6 +28,7 @@ from lggan_tf.convert.official_config import OFFICIAL_OVERRIDES, ConversionError
 from lggan_tf.convert.suggest import suggestion
 from lggan_tf.train_config import TrainConfig
 
+
 @dataclasses.dataclass
 class ConvertedModels:
     """The built, converted models and one summary per converted file."""
