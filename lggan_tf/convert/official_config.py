@@ -13,18 +13,22 @@ CONVERTED_MODELS = ("lggan", "gaugan", "lggan_cv")
 FLAGFILES = {"dayton": "dayton_a2g.cfg", "dayton_g2a": "dayton_g2a.cfg"}
 
 # What a converted run must set so that it computes what the official model computes (TrainConfig fields; they
-# reach the models through resolve_run, the path train.py takes).
+# reach the models through resolve_run, the path train.py takes). Keys this TrainConfig does not have are skipped
+# (converted_config), so the dict can name the paper-or-official options of newer code.
 #   upsampler: the official models use nearest (SPADE decoder) and ConvTranspose2d (LGGAN G_l, G_w, cross-view):
 #     'nearest' builds exactly those for synthesis, 'convtranspose' for cross-view (our defaults: LGGAN++ SAU).
 #   mask_class_images: the official class images U_i are tanh(conv) everywhere, not only inside M_i
 #     (docs/fidelity.md row 4); our default masks them.
+#   weight_map_head / class_pooling / d_judges: the official G_w is a bare 1x1 conv, the classifier pools over the
+#     whole image, and D judges I_C, I_G and I_L (where the paper's text differs, our defaults follow the paper).
 #   ablation / cross_view_classifier: the full official model; the official cross-view code has no classifier.
+_LGGAN_OFFICIAL = {"ablation": "", "mask_class_images": False, "weight_map_head": "official",
+                   "class_pooling": "official", "d_judges": "all"}
 OFFICIAL_OVERRIDES = {
-    "lggan": {"task": "synthesis", "model": "lggan", "upsampler": "nearest", "ablation": "",
-              "mask_class_images": False},
+    "lggan": {"task": "synthesis", "model": "lggan", "upsampler": "nearest", **_LGGAN_OFFICIAL},
     "gaugan": {"task": "synthesis", "model": "gaugan", "upsampler": "nearest", "ablation": ""},
-    "lggan_cv": {"task": "cross_view", "model": "lggan", "upsampler": "convtranspose", "ablation": "",
-                 "cross_view_classifier": False, "mask_class_images": False, "lambda_feat": 0.0},
+    "lggan_cv": {"task": "cross_view", "model": "lggan", "upsampler": "convtranspose", **_LGGAN_OFFICIAL,
+                 "cross_view_classifier": False, "lambda_feat": 0.0},
 }
 
 
