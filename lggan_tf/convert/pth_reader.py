@@ -44,6 +44,9 @@ class _DType:
     def __repr__(self):
         return f"torch.{self.name}"
 
+    def __setstate__(self, state):  # pickle BUILD on a shared stand-in would change how later files are read
+        raise CheckpointError(f"the pickle tries to modify {self!r}")
+
 
 _ELEMENTS = {  # torch dtype name -> (storage class name, NumPy type)
     "float32": ("FloatStorage", "<f4"), "float64": ("DoubleStorage", "<f8"), "float16": ("HalfStorage", "<f2"),
@@ -69,6 +72,9 @@ class _Storage:
         self.key, self.dtype, self.numel = key, dtype, int(numel)
         self.reader, self.base, self.base_offset = reader, base, int(base_offset)
         self._array = None
+
+    def __setstate__(self, state):
+        raise CheckpointError(f"the pickle tries to modify storage '{self.key}'")
 
     def array(self, byteorder: str) -> np.ndarray:
         """The storage as a 1-D array of its raw element type in the file's byte order."""
@@ -117,7 +123,10 @@ class _Tensor:
                                   f"{raw.size}; the file is corrupt")
         view = np.lib.stride_tricks.as_strided(raw[self.offset:] if needed else raw[:0], shape=self.size,
                                                strides=[s * raw.itemsize for s in self.stride], writeable=False)
-        out = np.array(view, dtype=view.dtype.newbyteorder("="), order="C")
+        try:
+            out = np.array(view, dtype=view.dtype.newbyteorder("="), order="C")
+        except (MemoryError, ValueError) as err:  # e.g. a huge stride-0 expansion of one element
+            raise CheckpointError(f"tensor '{name}' of size {list(self.size)} cannot be allocated ({err})") from None
         if self.dtype.bfloat16:  # bfloat16 is the top half of a float32: shift the bits, exact
             out = (out.astype(np.uint32) << 16).view(np.float32)
         return out

@@ -149,15 +149,41 @@ def same_size_transpose_padding(kernel_size: int, strides: int) -> tuple[int, in
     return padding, 2 * padding - (kernel_size - strides)
 
 
+def conv_transpose_torch(x, kernel, strides: int, padding: int, output_padding: int, method: str = "auto"):
+    """PyTorch `conv_transpose2d` on NHWC: input pixel i adds its k taps to output pixels s*i - p + a.
+
+    x: [B, H, W, Cin]; kernel: [k, k, Cout, Cin] (PyTorch weight [Cin, Cout, k, k] transposed (2, 3, 1, 0)).
+    Returns [B, (H-1)s - 2p + k + op, (W-1)s - 2p + k + op, Cout]. Two exact methods:
+    - 'explicit': `conv2d_transpose` with the padding list [p, p - op] (needs op <= p). As fast as 'SAME' in fp32,
+      but 7x slower in bf16 on CPU (off the oneDNN path; measured in bench/conv_transpose.py).
+    - 'window': VALID `conv2d_transpose` to the full (H-1)s + k map, then the window at p (zero rows appended
+      when op > p). As fast as 'SAME' in bf16; the strided window costs 40-50% in fp32.
+    'auto' takes 'explicit' for float32 inputs when op <= p, otherwise 'window'.
+    """
+    b, h, w = tf.shape(x)[0], int(x.shape[1]), int(x.shape[2])
+    k, cout = int(kernel.shape[0]), int(kernel.shape[2])
+    out_h, out_w = ((n - 1) * strides - 2 * padding + k + output_padding for n in (h, w))
+    if method == "auto":
+        method = "explicit" if x.dtype == tf.float32 and output_padding <= padding else "window"
+    if method == "explicit":
+        end = padding - output_padding
+        return tf.nn.conv2d_transpose(x, kernel, tf.stack([b, out_h, out_w, cout]), strides,
+                                      [[0, 0], [padding, end], [padding, end], [0, 0]])
+    full_h, full_w = (h - 1) * strides + k, (w - 1) * strides + k
+    y = tf.nn.conv2d_transpose(x, kernel, tf.stack([b, full_h, full_w, cout]), strides, "VALID")
+    y = y[:, padding:padding + out_h, padding:padding + out_w, :]
+    extra_h, extra_w = max(padding + out_h - full_h, 0), max(padding + out_w - full_w, 0)
+    return tf.pad(y, [[0, 0], [0, extra_h], [0, extra_w], [0, 0]]) if extra_h or extra_w else y
+
+
 @register
 class ConvTranspose(keras.layers.Layer):
     """Exactly PyTorch `ConvTranspose2d(k, stride s, padding p, output_padding op)`, NHWC.
 
     Input pixel i adds its k taps to output pixels s*i - p + a (a = 0..k-1), and the output has
-    (H - 1) s - 2p + k + op rows (likewise columns). Computed as `conv2d_transpose` with VALID padding to the full
-    (H - 1) s + k map (taps at s*i + a), then the window starting at p (zero rows appended when op > p). A padding
-    list would reach the same result but drops bf16 off the oneDNN path (perf_notes.md §1). Keras 'same' padding
-    puts the taps at s*i + a, one pixel off PyTorch for k=3, s=2 (docs/fidelity.md row 12).
+    (H - 1) s - 2p + k + op rows (likewise columns); see `conv_transpose_torch` for the two exact ways this is
+    computed (a padding list in fp32, a window of the VALID map in bf16). Keras 'same' padding puts the taps at
+    s*i + a, one pixel off PyTorch for k=3, s=2 (docs/fidelity.md row 12).
 
     The kernel [k, k, filters, Cin] and bias live in the Keras `Conv2DTranspose` sublayer `deconv`, which is only a
     variable holder: the variable paths are those of earlier checkpoints.
@@ -189,17 +215,8 @@ class ConvTranspose(keras.layers.Layer):
         return None if n is None else (n - 1) * self.strides - 2 * self.padding + self.kernel_size + self.output_padding
 
     def call(self, x):
-        b, h, w = tf.shape(x)[0], int(x.shape[1]), int(x.shape[2])
-        k, s, p = self.kernel_size, self.strides, self.padding
-        full_h, full_w = (h - 1) * s + k, (w - 1) * s + k
         kernel = tf.cast(self.deconv.kernel, self.compute_dtype)
-        y = tf.nn.conv2d_transpose(x, kernel, tf.stack([b, full_h, full_w, self.filters]), strides=s,
-                                   padding="VALID")
-        out_h, out_w = self._out(h), self._out(w)
-        y = y[:, p:p + out_h, p:p + out_w, :]
-        extra_h, extra_w = p + out_h - full_h, p + out_w - full_w  # output_padding beyond the taps: zeros
-        if extra_h > 0 or extra_w > 0:
-            y = tf.pad(y, [[0, 0], [0, max(extra_h, 0)], [0, max(extra_w, 0)], [0, 0]])
+        y = conv_transpose_torch(x, kernel, self.strides, self.padding, self.output_padding)
         if self.use_bias:
             y = tf.nn.bias_add(y, tf.cast(self.deconv.bias, self.compute_dtype))
         return y

@@ -135,6 +135,17 @@ def test_hostile_global_is_refused_and_not_run(tmp_path, fmt, module, name):
     assert not sentinel.exists()
 
 
+def test_pickle_cannot_modify_the_shared_stand_ins(tmp_path):
+    """BUILD (setstate) on `torch.FloatStorage` would change how every later file is decoded: refused."""
+    build = b"ctorch\nFloatStorage\n}" + tf_fmt.dumps("numpy_dtype")[2:-1] + b"K\x01sb"
+    tf_fmt.write_zip(tmp_path / "poison.pth", build, {})
+    with pytest.raises(CheckpointError, match=r"poison.pth: the pickle tries to modify torch.FloatStorage"):
+        load_state_dict(tmp_path / "poison.pth")
+    state, storages, expected = _sample()
+    tf_fmt.write_zip(tmp_path / "after.pth", state, storages)
+    _assert_equal(load_state_dict(tmp_path / "after.pth"), expected)
+
+
 def test_hostile_payload_is_live_under_plain_pickle(tmp_path):
     """Control for the test above: the same payload does run under the standard unpickler."""
     sentinel = tmp_path / "ran"

@@ -44,6 +44,8 @@ def _emit(obj, numels, legacy) -> bytes:
     def tup(items):
         return b"(" + b"".join(_emit(i, numels, legacy) for i in items) + b"t"
 
+    if isinstance(obj, bytes):  # raw opcodes
+        return obj
     if obj is None:
         return b"N"
     if isinstance(obj, bool):

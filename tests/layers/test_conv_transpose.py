@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lggan_tf.layers.common import ConvTranspose, same_size_transpose_padding
+from lggan_tf.layers.common import ConvTranspose, conv_transpose_torch, same_size_transpose_padding
 from tests.convert.conftest import parity_file
 
 RNG = np.random.default_rng(3)
@@ -54,6 +54,10 @@ def test_matches_pytorch_definition(k, s, p, op, hw):
     assert y.shape == ref.shape == layer.compute_output_shape(x.shape)
     assert np.abs(ref).max() > 0.5
     assert np.abs(y - ref).max() <= 1e-6
+    # Both methods of conv_transpose_torch ('auto' above picks one per dtype), bias added here.
+    for method in ("explicit", "window") if op <= p else ("window",):
+        y = conv_transpose_torch(tf.constant(x), weight.transpose(2, 3, 1, 0), s, p, op, method).numpy() + bias
+        assert np.abs(y - ref).max() <= 1e-6, method
 
 
 def test_defaults_are_the_official_shapes_and_keep_variables(tmp_path):
