@@ -97,6 +97,12 @@ def test_flags_and_an_existing_model_dir(tmp_path, capsys):
                       "--ngf=8", "--ndf=8", "--height=64", "--width=64"])
     assert rc == 2 and "already exists; choose a new directory or pass --overwrite" in capsys.readouterr().err
     assert os.listdir(existing) == ["keep.txt"]
+    rc = convert_cli(["lggan_tf.convert", pth, "--model=lggan_cv", "--dataset=dayton", f"--model_dir={existing}",
+                      "--ngf=8", "--ndf=8", "--height=64", "--width=64", "--overwrite"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "72 keys -> 60 variables, 2 dead keys skipped (deconv5_7)" in out
+    assert sorted(os.listdir(existing)) == ["checkpoints", "config.json", "flags.txt", "samples", "tb"]
+    assert sorted(os.listdir(tmp_path)) == ["existing"]  # no temp or replaced folder left beside it
 
 
 def convert_cli_error(capsys, args) -> str:
