@@ -241,6 +241,22 @@ def _crop(ex, out_h, out_w, training, seed):
             "classes": tf.ensure_shape(ex["classes"][y:y + out_h, x:x + out_w], [out_h, out_w])}
 
 
+def test_example(spec: DatasetSpec, path: str, height: int | None = None, width: int | None = None) -> dict:
+    """One six-panel file preprocessed as the test split (load-size resize, centre crop, spec's direction), for
+    serving clients: {"input_image", "image", "semantic"} uint8 [H,W,3], "classes" int32 [H,W] (-1 = void)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from datasets.geometry import plan_geometry
+
+    geometry = plan_geometry(spec, False, height, width)
+    ex = _decode_and_resize(tf.io.read_file(path), path, PANEL_ORDER[direction(spec)], geometry.load, path)
+    out = _crop(ex, geometry.out_h, geometry.out_w, False, None)
+    views = {k: np.round((out[k].numpy() + 1.0) * 127.5).astype(np.uint8)  # exact: the crop is u / 127.5 - 1
+             for k in ("input_image", "image", "semantic")}
+    return {**views, "classes": out["classes"].numpy()}
+
+
 def _finalize(batch):
     import tensorflow as tf
 

@@ -16,7 +16,7 @@ target class ids (0..5, 6 = void) of the export's size:
     python -m exports.client --server localhost:8501 --input_image aerial.png --semantic target_seg.png \
         --label target_classes.png --output street.png
     python -m exports.client --server localhost:8501 --six_panel sample.png --classes_json classes.json \
-        --output street.png      # an LGGAN six-panel file, resized to the export's size
+        --output street.png      # an LGGAN six-panel file, preprocessed as the test split
 """
 
 from __future__ import annotations
@@ -79,33 +79,30 @@ def decode_png(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)))
 
 
-def read_rgb(path: str, size=None) -> np.ndarray:
-    """An image file -> uint8 [H,W,3] (bicubic to size = (H, W) when given)."""
+def read_rgb(path: str) -> np.ndarray:
+    """An image file -> uint8 [H,W,3]."""
     from PIL import Image
 
-    image = Image.open(path).convert("RGB")
-    return np.asarray(image if size is None else image.resize(size[::-1], Image.BICUBIC))
+    return np.asarray(Image.open(path).convert("RGB"))
 
 
-def read_six_panel(path: str, size=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An LGGAN six-panel file (I_a|I_g|S_a|S_g|L_a|L_g, as stored) -> (I_a, S_g uint8 [H,W,3], target class ids
-    int32 [H,W], void = 6), resized to size = (H, W) when given (bicubic views, nearest classes, as training)."""
-    from PIL import Image
+def read_six_panel(path: str, contract: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An LGGAN six-panel file (I_a|I_g|S_a|S_g|L_a|L_g) -> (input view, target semantic map uint8 [H,W,3], target
+    class ids int32 [H,W], void = label_nc), preprocessed as the export's dataset reads its test split (views in
+    its direction, load-size resize, centre crop to the export's size)."""
+    from datasets import get_spec
+    from datasets.cross_view import test_example
 
-    from datasets.cross_view import CLASS_NAMES, NUM_PANELS, label_to_class_np
+    if contract.get("task") != "cross_view":
+        raise ValueError("--six_panel needs --classes_json of a cross-view export (its dataset and size)")
+    import tensorflow as tf
 
-    array = np.asarray(Image.open(path).convert("RGB"))
-    if array.shape[1] % NUM_PANELS:
-        raise ValueError(f"{path}: {array.shape[1]}x{array.shape[0]} is not six panels side by side "
-                         "(I_a|I_g|S_a|S_g|L_a|L_g); pass --input_image, --semantic and --label instead")
-    panels = np.split(array, NUM_PANELS, axis=1)
-    classes = label_to_class_np(panels[5][..., 0])
-    labels = np.where(classes < 0, len(CLASS_NAMES), classes).astype(np.uint8)
-    views = [panels[0], panels[3]]
-    if size is not None:
-        views = [np.asarray(Image.fromarray(v).resize(size[::-1], Image.BICUBIC)) for v in views]
-        labels = np.asarray(Image.fromarray(labels).resize(size[::-1], Image.NEAREST))
-    return views[0], views[1], labels.astype(np.int32)
+    try:
+        ex = test_example(get_spec(contract["dataset"]), path, contract["height"], contract["width"])
+    except tf.errors.OpError as err:  # unreadable file, or not six panels side by side
+        raise ValueError(f"--six_panel={path!r}: {err.message.splitlines()[0]}") from None
+    labels = np.where(ex["classes"] < 0, contract["label_nc"], ex["classes"]).astype(np.int32)
+    return ex["input_image"], ex["semantic"], labels
 
 
 # --- transports ----------------------------------------------------------------------------------------------------
@@ -223,7 +220,7 @@ def main(argv=None) -> int:
     parser.add_argument("--six_panel", default=None, help="cross-view: an LGGAN six-panel file (instead of the "
                         "three inputs above)")
     parser.add_argument("--classes_json", default=None, help="the export's assets/classes.json (for RGB labels; "
-                        "with --six_panel: resize to the export's size)")
+                        "needed with --six_panel)")
     parser.add_argument("--output", required=True, help="where to write the generated PNG")
     args = parser.parse_args(argv)
     try:
@@ -231,9 +228,8 @@ def main(argv=None) -> int:
         if args.classes_json:
             with open(args.classes_json) as f:
                 contract = json.load(f)
-        size = (contract["height"], contract["width"]) if contract else None
         if args.six_panel:
-            image = translate(args.server, *read_six_panel(args.six_panel, size), args.protocol, args.model_name)
+            image = translate(args.server, *read_six_panel(args.six_panel, contract), args.protocol, args.model_name)
         elif args.input_image or args.semantic:
             if not (args.input_image and args.semantic and args.label):
                 raise ValueError("a cross-view request needs --input_image, --semantic and --label (or --six_panel)")

@@ -121,6 +121,12 @@ def to_uint8(image):
     return tf.cast(tf.clip_by_value(tf.round((tf.cast(image, tf.float32) + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
+def served_outputs(out: dict) -> dict:
+    """The generator outputs an endpoint may return (I_C, I_G, I_L, W), as float32."""
+    keep = ("image", "image_global", "image_local", "weight_map")
+    return {k: tf.cast(out[k], tf.float32) for k in keep if k in out}
+
+
 def debug_outputs(out: dict) -> dict:
     """I_C, I_G, I_L as uint8 and the float weight map W (paper Fig. 2), those the generator has."""
     result = {k: to_uint8(out[k]) for k in ("image", "image_global", "image_local") if k in out}
@@ -146,9 +152,7 @@ class SynthesisEndpoints:
         self.generate = tf.function(self._generate, input_signature=[seg_spec], autograph=False)
 
     def _generate(self, seg):
-        out = self.generator(seg, training=False)
-        keep = ("image", "image_global", "image_local", "weight_map")
-        return {k: tf.cast(out[k], tf.float32) for k in keep if k in out}
+        return served_outputs(self.generator(seg, training=False))
 
     def semantic(self, label_map, instance_map=None):
         c = self.contract
@@ -214,14 +218,12 @@ class CrossViewEndpoints:
     def __init__(self, generator, contract: ServingContract):
         self.generator, self.contract = generator, contract
         c = contract
-        inputs_spec = tf.TensorSpec([c.batch_size, c.height, c.width, 6], tf.float32)
+        inputs_spec = tf.TensorSpec([c.batch_size, c.height, c.width, 6], tf.float32)  # concat(I_a, S_g)
         masks_spec = tf.TensorSpec([c.batch_size, c.height, c.width, c.label_nc], tf.float32)
         self.generate = tf.function(self._generate, input_signature=[inputs_spec, masks_spec], autograph=False)
 
     def _generate(self, inputs, masks):
-        out = self.generator(inputs, masks, training=False)
-        keep = ("image", "image_global", "image_local", "weight_map")
-        return {k: tf.cast(out[k], tf.float32) for k in keep if k in out}
+        return served_outputs(self.generator(inputs, masks, training=False))
 
     def condition(self, input_image, semantic, label_map):
         """Checked uint8 views and ids -> (concat(I_a, S_g) in [-1, 1] [B,H,W,6], masks [B,H,W,C]), as training."""

@@ -139,19 +139,23 @@ def test_assets_and_warmup_request(cv_export):
     assert out.shape == (1, H, W, 3)
 
 
-def test_client_round_trip_with_a_six_panel_file(cv_export, dayton_data, tmp_path):
-    from datasets.cross_view import label_to_class_np
+def test_client_round_trip_with_a_six_panel_file(cv_export, dayton_data, dayton_inputs, tmp_path):
+    """--six_panel preprocesses a file as the test split: its request is the pipeline's test example (the first of
+    dayton_inputs), the served image comes back through REST, and the three-file form gives the same image."""
     from exports.standin_server import StandInServer
 
-    six_panel = sorted((dayton_data / "test").iterdir())[0]
-    panels = np.split(np.asarray(Image.open(six_panel).convert("RGB")), 6, axis=1)
-    # The client's inputs computed here with PIL: bicubic views, nearest class ids (void = 6) at 64x64.
-    aerial, semantic = (np.asarray(Image.fromarray(panels[i]).resize((W, H), Image.BICUBIC)) for i in (0, 3))
-    classes = label_to_class_np(panels[5][..., 0])
-    labels = np.asarray(Image.fromarray(np.where(classes < 0, VOID, classes).astype(np.uint8)).resize(
-        (W, H), Image.NEAREST)).astype(np.int32)
-    want = cv_export[2].signatures["serving_default"](input_image=aerial[None], semantic=semantic[None],
-                                                      label_map=labels[None])["image"].numpy()[0]
+    from datasets import discover, get_spec
+
+    aerial, semantic, labels = dayton_inputs
+
+    six_panel = discover(get_spec("dayton"), str(dayton_data), "test")[0].image  # the pipeline's first example
+    sent = client.read_six_panel(six_panel, exporter.read_contract(str(cv_export[1])))
+    np.testing.assert_array_equal(sent[0], aerial[0])
+    np.testing.assert_array_equal(sent[1], semantic[0])
+    keep = labels[0] != VOID  # dayton_inputs gave this sample a void block
+    np.testing.assert_array_equal(sent[2][keep], labels[0][keep])
+    want = cv_export[2].signatures["serving_default"](input_image=sent[0][None], semantic=sent[1][None],
+                                                      label_map=sent[2][None])["image"].numpy()[0]
     server = StandInServer(str(cv_export[0]), model_name="lggan_cv").start()
     try:
         out = tmp_path / "street.png"
@@ -159,9 +163,8 @@ def test_client_round_trip_with_a_six_panel_file(cv_export, dayton_data, tmp_pat
                             f"--classes_json={cv_export[1] / 'assets' / 'classes.json'}", f"--output={out}"])
         assert code == 0
         np.testing.assert_array_equal(np.asarray(Image.open(out)), want)
-        Image.fromarray(labels.astype(np.uint8)).save(tmp_path / "labels.png")
-        Image.fromarray(aerial).save(tmp_path / "aerial.png")
-        Image.fromarray(semantic).save(tmp_path / "semantic.png")
+        for name, array in (("aerial", sent[0]), ("semantic", sent[1]), ("labels", sent[2].astype(np.uint8))):
+            Image.fromarray(array).save(tmp_path / f"{name}.png")
         code = client.main([f"--server={server.rest_url}", "--model_name=lggan_cv", f"--output={out}",
                             f"--input_image={tmp_path / 'aerial.png'}", f"--semantic={tmp_path / 'semantic.png'}",
                             f"--label={tmp_path / 'labels.png'}"])
@@ -169,4 +172,11 @@ def test_client_round_trip_with_a_six_panel_file(cv_export, dayton_data, tmp_pat
         np.testing.assert_array_equal(np.asarray(Image.open(out)), want)
     finally:
         server.stop()
-    assert json.loads((cv_export[1] / "assets" / "classes.json").read_text())["task"] == "cross_view"
+    assert client.main([f"--server={server.rest_url}", f"--six_panel={six_panel}", f"--output={out}"]) == 2
+
+
+def test_the_painting_demo_refuses_a_cross_view_export(cv_export):
+    from exports.demo import Painter
+
+    with pytest.raises(exporter.ExportError, match="is a cross_view export; the demo paints label maps"):
+        Painter(str(cv_export[0]))
