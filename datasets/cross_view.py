@@ -16,6 +16,9 @@ Preprocessing (official `aligned_dataset.py`, with its faults fixed): RGB panels
 in-between values at class borders); one random crop for all panels in training (offset in [0, load - fine - 1],
 as official), a centre crop at test time (the official crop is random there too); no flip.
 
+TFRecords (`python -m datasets.make_tfrecords --dataset dayton ...`, read when `<data_dir>/<split>-*-of-*.tfrecord`
+exist): the six-panel file bytes, or presized panels (`record_values`); both give the batches of the files.
+
 Batches: {"input_image" [B,H,W,3], "image" (target view) [B,H,W,3], "semantic" (target colour map S_g, the
 condition) [B,H,W,3], all float32 in [-1, 1]; "masks" float32 [B,H,W,6] one-hot of the target label panel (void = all
 zero); "name" string [B]}.

@@ -9,7 +9,7 @@ so decoding and preprocessing are identical to reading the folders. `build_datas
 the shards whenever DIR holds `<split>-*-of-*.tfrecord` files.
 
 `--presize` stores the output of the deterministic resize step instead (PNG at the load size: 512x256 for
-Cityscapes instead of 2048x1024), which makes decoding ~16x cheaper and yields identical batches, as long as
+Cityscapes instead of 2048x1024; cross-view: I_a | I_g | S_g and the target classes, datasets/cross_view.py), which makes decoding ~16x cheaper and yields identical batches, as long as
 the training run uses the same preprocessing (checked: a different geometry raises DatasetError).
 """
 
