@@ -3,7 +3,6 @@ checkpoint's generator fed by a NumPy encoding of the inputs (uint8 -> [-1, 1], 
 NumPy uint8 conversion, Eq. (8) on the exported debug outputs, in-graph rejection of bad inputs, assets, the
 warm-up request, and a client round trip (REST, --six_panel) through the stand-in server."""
 
-
 import numpy as np
 import pytest
 import tensorflow as tf
