@@ -5,8 +5,8 @@ and by the CI tests, which must agree bit for bit).
     state = seeded_state_dict(layout, seed=0)      # OrderedDict key -> np.ndarray, drawn in layout order
 
 Every tensor is drawn from one `numpy.random.default_rng(seed)` stream in key order, so the same (layout, seed)
-gives the same weights everywhere. Scales keep activations O(1) through deep nets: conv / linear weights ~
-U(+-sqrt(3 / fan_in)) (unit-variance outputs for unit-variance inputs), biases ~ U(+-0.1), BatchNorm weight ~
+gives the same weights everywhere. Scales keep activations O(1) through deep ReLU nets: conv / linear weights ~
+U(+-sqrt(6 / fan_in)) (Kaiming-uniform: the second moment survives each conv + ReLU), biases ~ U(+-0.1), BatchNorm weight ~
 U(0.5, 1.5), bias ~ U(+-0.1), running_mean ~ U(+-0.1), running_var ~ U(0.5, 1.5), num_batches_tracked = 0.
 """
 
@@ -42,7 +42,7 @@ def seeded_state_dict(key_shapes, seed: int) -> "collections.OrderedDict[str, np
             value = rng.uniform(-0.1, 0.1, shape)
         else:  # conv [O, I, kh, kw] / linear [O, I]
             fan_in = int(np.prod(shape[1:]))
-            bound = math.sqrt(3.0 / fan_in)
+            bound = math.sqrt(6.0 / fan_in)
             value = rng.uniform(-bound, bound, shape)
         out[key] = np.asarray(value, dtype)
     return out
