@@ -26,8 +26,10 @@ def define_eval_flags() -> None:
     d.DEFINE_enum("protocol", "standard", ["standard", "selectiongan"],
                   "SSIM/PSNR/SD convention: standard (tf.image) or selectiongan (the published Lua scripts).")
     d.DEFINE_string("inception_weights", "imagenet",
-                    "FID/KID features: imagenet (Keras download; offline -> tiny + *_uncalibrated), a local "
-                    "Inception-v3 no-top weights file, or tiny (built-in, uncalibrated).")
+                    "FID/KID features: a directory converted from pytorch-fid's pt_inception-2015-12-05 weights "
+                    "(python -m lggan_tf.metrics.convert inception_fid; reported as fid / kid, the paper's FID), "
+                    "imagenet (Keras download; fid_keras / kid_keras; offline -> tiny), a local Keras Inception-v3 "
+                    "no-top weights file (fid_keras), or tiny (built-in; fid_uncalibrated).")
     d.DEFINE_string("stats_cache_dir", "", "Cache of real-set FID statistics (default <out_dir>/eval/fid_stats).")
     d.DEFINE_integer("kid_subsets", 100, "KID: number of random subsets.")
     d.DEFINE_string("segmenter", "", "miou / pixel_accuracy network: a segmenter dir (segmenter.json), .keras or "

@@ -106,7 +106,8 @@ def _stats_cache_path(ctx, ext) -> str | None:
 
 
 def _label(ctx, name):
-    return name if _extractor(ctx).calibrated else f"{name}_uncalibrated"
+    """fid / kid only for pytorch-fid's Inception; fid_keras (Keras ImageNet weights), fid_uncalibrated (tiny)."""
+    return name + _extractor(ctx).suffix
 
 
 @register_metric("fid")
