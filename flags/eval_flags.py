@@ -41,7 +41,8 @@ def define_eval_flags() -> None:
     d.DEFINE_string("classifier", "", "Scene classifier (Places365) for inception_score / accuracy / kl.")
     d.DEFINE_enum("classifier_preprocess", "places", ["places", "none"], "Classifier input transform.")
     d.DEFINE_enum("classifier_outputs", "logits", ["logits", "probs"], "What the classifier returns.")
-    d.DEFINE_string("lpips_weights", "", "LPIPS folder (lpips.json) or 'uncalibrated' (built-in extractor).")
+    d.DEFINE_string("lpips_weights", "", "LPIPS v0.1 directory converted with python -m lggan_tf.metrics.convert "
+                    "lpips_alex|lpips_vgg, or 'uncalibrated' (built-in extractor, lpips_uncalibrated).")
     d.DEFINE_boolean("report", False, "Also write report.html + grid.png (model mode).")
     d.DEFINE_integer("report_images", 8, "Examples in the report grid.")
 

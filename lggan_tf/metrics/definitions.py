@@ -187,12 +187,13 @@ def lpips(ctx):
 
     weights = ctx.options.lpips_weights
     if not weights:
-        raise ValueError("lpips needs --lpips_weights=DIR (lpips.json + VGG16 backbone + linear heads) or "
+        raise ValueError("lpips needs --lpips_weights=DIR (converted LPIPS v0.1: python -m lggan_tf.metrics.convert "
+                         "lpips_alex --pytorch_checkpoint alexnet-owt-7be5be79.pth,alex.pth --out DIR) or "
                          "--lpips_weights=uncalibrated (built-in extractor, reported as lpips_uncalibrated)")
     model = ctx.shared("lpips", lambda: LPIPS.uncalibrated() if weights == "uncalibrated" else LPIPS.load(weights))
     name = "lpips" if model.calibrated else "lpips_uncalibrated"
     values = np.concatenate([model(b["real"], b["fake"]) for b in ctx.batches()])
-    return name, {name: float(values.mean())}
+    return name, {name: float(values.mean()), "network": model.name}
 
 
 # --- cross-view scene-classifier scores (Tables 4-6) ----------------------------------------------------------------
