@@ -34,11 +34,19 @@ def relative_error(ours, ref) -> float:
     return float(np.max(np.abs(ours - ref)) / max(np.max(np.abs(ref)), 1e-12))
 
 
-def assert_layout_matches(model, meta) -> None:
-    """The converter's expected keys / shapes equal the reference state_dict's (num_batches_tracked aside)."""
-    from lggan_tf.metrics.nets.torch_state import torch_layout
-
-    ref = {k: tuple(s) for k, s, _ in meta["layout"] if not k.endswith("num_batches_tracked")}
-    ours = dict(torch_layout(model))
+def assert_layout_matches(layout, meta) -> None:
+    """A module's layout() equals the reference state_dict's keys, shapes and order (num_batches_tracked aside:
+    it draws nothing from the seeded stream and old checkpoints lack it)."""
+    ref = [(k, tuple(s)) for k, s, _ in meta["layout"] if not k.endswith("num_batches_tracked")]
+    ours = [(k, tuple(s)) for k, s, _ in layout]
     assert set(ours) == set(ref), (sorted(set(ours) - set(ref))[:5], sorted(set(ref) - set(ours))[:5])
-    assert {k: tuple(v) for k, v in ours.items()} == ref
+    assert ours == ref, "same keys, other order"
+
+
+def converted_model(module, state, **kw):
+    """module.build(**kw) with the weights of `state` through module.convert_state_dict (the real-checkpoint path)."""
+    from lggan_tf.metrics.nets.common import assign_weights
+
+    model = module.build(**kw)
+    assign_weights(model, module.convert_state_dict(state, **kw))
+    return model

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from lggan_tf.metrics.nets import drn
-from lggan_tf.metrics.nets.torch_state import ConversionError
-from tests.metrics.seg_net_fixtures import TOLERANCE, assert_layout_matches, load_fixture, relative_error
+from lggan_tf.metrics.nets.common import ConversionError
+from tests.metrics.seg_net_fixtures import TOLERANCE, assert_layout_matches, converted_model, load_fixture, relative_error
 
 
 @pytest.fixture(scope="module")
 def converted():
     arrays, meta, state = load_fixture("drn_d_105")
-    return drn.convert_state_dict(state), arrays, meta, state
+    return converted_model(drn, state), arrays, meta, state
 
 
 def test_fixture_records_reference(converted):
@@ -23,8 +23,7 @@ def test_fixture_records_reference(converted):
 
 
 def test_layout_is_the_reference_state_dict(converted):
-    model, _, meta, _ = converted
-    assert_layout_matches(model, meta)
+    assert_layout_matches(drn.layout(), converted[2])
 
 
 def test_logits_and_intermediates_match_pytorch(converted):
@@ -48,10 +47,10 @@ def test_wrong_shapes_and_foreign_keys_are_named(converted):
     _, _, _, state = converted
     bad = dict(state)
     bad["seg.weight"] = bad["seg.weight"][:18]
-    with pytest.raises(ConversionError, match=r"seg\.weight: checkpoint \(18, 512, 1, 1\) vs expected "
+    with pytest.raises(ConversionError, match=r"seg\.weight: checkpoint \(18, 512, 1, 1\) vs drn_d_105 "
                                               r"\(19, 512, 1, 1\)"):
         drn.convert_state_dict(bad)
     foreign = {"features.0.weight": np.zeros((64, 3, 11, 11), np.float32)}
-    with pytest.raises(ConversionError, match=r"missing keys .*\(651|missing keys .* in all\).*unexpected keys "
-                                              r"features\.0\.weight"):
+    with pytest.raises(ConversionError, match=r"not a drn_d_105 checkpoint: missing keys base\.0\.0\.weight, .* in all\); "
+                                              r"unexpected keys features\.0\.weight"):
         drn.convert_state_dict(foreign)

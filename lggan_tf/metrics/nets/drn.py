@@ -15,11 +15,13 @@ STAGE_OUTPUTS names the layer ending each base.<i> (for bisecting against the re
 
 from __future__ import annotations
 
+import sys
+
 import keras
 
-from lggan_tf.metrics.nets import segmenter_files
-from lggan_tf.metrics.nets.torch_layers import DepthwiseConvTranspose2D, batch_norm, conv, relu, torch_bottleneck
-from lggan_tf.metrics.nets.torch_state import assign_state_dict
+from lggan_tf.metrics.nets import segmenters
+from lggan_tf.metrics.nets.torch_layers import (DepthwiseConvTranspose2D, batch_norm, conv, ordered, relu,
+                                                   torch_bottleneck)
 from lggan_tf.metrics.segmentation import CITYSCAPES_TRAIN_IDS
 
 NAME = "drn_d_105"
@@ -28,16 +30,14 @@ STD = (0.1829540508368939, 0.18656561047509476, 0.18447508988480435)
 CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
                       "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
                       "motorcycle", "bicycle")
-PROTOCOL = {
-    "dataset": "cityscapes", "num_classes": 19, "input_size": [256, 512], "input_range": "0,1",
-    "label_map": "cityscapes_train_ids", "class_names": list(CITYSCAPES_CLASSES),
-    "label_resampling": "nearest, to 256x512 (the generation size)",
-    "ignored_ids": "label ids outside the 19 train ids (0-6, 9, 10, 14-16, 18, 29, 30, -1) -> 255",
-    "scales": "single scale (no --ms), as CLADE",
-    "weights": "http://go.yf.io/drn-cityscapes-models -> drn_d_105_cityscapes.pth",
-    "reference": "fyu/drn@d75db2ee7070426db7a9264ee61cf489f8cf178c segment.py DRNSeg, test()",
-}
-assert len(CITYSCAPES_TRAIN_IDS) == PROTOCOL["num_classes"]
+PROTOCOL = ("Cityscapes (Table 1): the generated 256x512 RGB image, /255, normalised with DRN's Cityscapes mean / std, "
+            "single scale (no --ms, as CLADE); labels nearest-resized to 256x512, the 35 label ids mapped to the 19 "
+            "train ids, all others (void, ids 0-6, 9, 10, 14-16, 18, 29, 30) ignored; argmax of the DRNSeg `up` "
+            "output. Weights: drn_d_105_cityscapes.pth (http://go.yf.io/drn-cityscapes-models); reference fyu/drn@"
+            "d75db2ee7070426db7a9264ee61cf489f8cf178c segment.py DRNSeg / test().")
+SEGMENTER = {"num_classes": 19, "input_size": [256, 512], "input_range": "0,1", "label_map": "cityscapes_train_ids",
+             "class_names": list(CITYSCAPES_CLASSES)}
+assert len(CITYSCAPES_TRAIN_IDS) == SEGMENTER["num_classes"]
 
 # (stage planes, blocks, stride, dilation) of base.3 .. base.6.
 _STAGES = ((64, 3, 2, 1), (128, 4, 2, 1), (256, 23, 1, 2), (512, 3, 1, 4))
@@ -65,23 +65,31 @@ def build(num_classes: int = 19) -> keras.Model:
     x = _conv_bn_relu(x, 7, 512, dilation=2)
     x = _conv_bn_relu(x, 8, 512)
     seg = conv(x, num_classes, 1, "seg", bias=True)
-    return keras.Model(inp, DepthwiseConvTranspose2D(16, 8, 4, name="up")(seg), name=NAME)
+    return keras.Model(inp, ordered(DepthwiseConvTranspose2D(16, 8, 4, name="up"))(seg), name=NAME)
 
 
-def convert_state_dict(state: dict, num_classes: int = 19) -> keras.Model:
-    """A DRNSeg state_dict (name -> array) -> the Keras model; ConversionError on missing / unexpected / mis-shaped
-    keys."""
-    model = build(num_classes)
-    assign_state_dict(model, state, "DRN-D-105 DRNSeg (drn_d_105_cityscapes.pth)")
-    return model
+def build_kwargs(model) -> dict:
+    return {"num_classes": int(model.output_shape[-1])}
 
 
-def save_converted(model, out_dir: str) -> str:
-    return segmenter_files.save_segmenter(model, out_dir, NAME, PROTOCOL, {"num_classes": model.output_shape[-1]})
+def layout(num_classes: int = 19) -> list:
+    """[(key, shape, dtype)] of DRNSeg's state_dict (num_batches_tracked aside), in its order."""
+    return segmenters.layout(sys.modules[__name__], num_classes=num_classes)
 
 
-def load_converted(out_dir: str) -> keras.Model:
-    return segmenter_files.load_segmenter_model(out_dir, NAME)
+def convert_state_dict(state: dict, num_classes: int = 19) -> dict:
+    """DRNSeg state_dict (keys base.*, seg.*, up.weight) -> {keras variable path: array}; ConversionError naming
+    missing / unexpected / mis-shaped keys."""
+    return segmenters.convert(sys.modules[__name__], state, num_classes=num_classes)
 
 
-__all__ = ["NAME", "PROTOCOL", "build", "convert_state_dict", "load_converted", "save_converted"]
+def save_converted(model, out_dir: str, source: str | None = None) -> str:
+    return segmenters.save(sys.modules[__name__], model, out_dir, source)
+
+
+def load_converted(out_dir: str, flag: str = "--segmenter") -> keras.Model:
+    return segmenters.load(out_dir, flag, NAME)[0]
+
+
+__all__ = ["NAME", "PROTOCOL", "SEGMENTER", "STAGE_OUTPUTS", "build", "build_kwargs", "convert_state_dict", "layout",
+           "load_converted", "save_converted"]

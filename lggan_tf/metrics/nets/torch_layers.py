@@ -12,8 +12,19 @@ All take and return channels-last float tensors [B, H, W, C]; spatial sizes may 
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 import tensorflow as tf
+
+_CREATED = itertools.count()
+
+
+def ordered(layer):
+    """Stamp `layer` with its creation rank: the PyTorch state_dict order when layers are created in the reference
+    module's registration order (torch_state.torch_layout sorts by it)."""
+    layer.torch_rank = next(_CREATED)
+    return layer
 
 
 def _bilinear_axis(x, axis: int, out_size, step):
@@ -151,13 +162,13 @@ def conv(x, filters: int, kernel: int, name: str, stride: int = 1, padding: int 
     """nn.Conv2d(..., padding, dilation, bias) as zero padding + a VALID Keras Conv2D named like the PyTorch module."""
     if padding:
         x = keras.layers.ZeroPadding2D(padding, name=f"{name}.pad")(x)
-    return keras.layers.Conv2D(filters, kernel, strides=stride, dilation_rate=dilation, use_bias=bias,
-                               name=name)(x)
+    return ordered(keras.layers.Conv2D(filters, kernel, strides=stride, dilation_rate=dilation, use_bias=bias,
+                                       name=name))(x)
 
 
 def batch_norm(x, name: str, eps: float = 1e-5):
     """nn.BatchNorm2d in eval mode (running statistics), named like the PyTorch module."""
-    return keras.layers.BatchNormalization(epsilon=eps, name=name)(x)
+    return ordered(keras.layers.BatchNormalization(epsilon=eps, name=name))(x)
 
 
 def relu(x, name: str | None = None):
@@ -176,4 +187,4 @@ def torch_bottleneck(x, name: str, planes: int, stride: int = 1, dilation: int =
 
 
 __all__ = ["AdaptiveAvgPool2D", "DepthwiseConvTranspose2D", "TorchMaxPool2D", "TorchResize", "batch_norm", "conv",
-           "relu", "torch_bilinear", "torch_bottleneck"]
+           "ordered", "relu", "torch_bilinear", "torch_bottleneck"]
