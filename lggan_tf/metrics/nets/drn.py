@@ -20,7 +20,7 @@ import sys
 import keras
 
 from lggan_tf.metrics.nets import segmenters
-from lggan_tf.metrics.nets.torch_layers import (DepthwiseConvTranspose2D, batch_norm, conv, ordered, relu,
+from lggan_tf.metrics.nets.torch_layers import (DepthwiseConvTranspose2D, ImageNormalize, batch_norm, conv, ordered, relu,
                                                    torch_bottleneck)
 from lggan_tf.metrics.segmentation import CITYSCAPES_TRAIN_IDS
 
@@ -55,7 +55,7 @@ def _conv_bn_relu(x, idx: int, ch: int, kernel: int = 3, stride: int = 1, dilati
 def build(num_classes: int = 19) -> keras.Model:
     """RGB [B, H, W, 3] in [0, 1] -> the DRNSeg `up` logits [B, H, W, num_classes] (H, W multiples of 8)."""
     inp = keras.Input((None, None, 3), name="image")
-    x = keras.layers.Normalization(mean=MEAN, variance=[s * s for s in STD], name="normalize")(inp)
+    x = ImageNormalize(MEAN, STD, name="normalize")(inp)
     x = _conv_bn_relu(x, 0, 16, kernel=7)
     x = _conv_bn_relu(x, 1, 16)
     x = _conv_bn_relu(x, 2, 32, stride=2)

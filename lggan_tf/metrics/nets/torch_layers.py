@@ -27,6 +27,23 @@ def ordered(layer):
     return layer
 
 
+@keras.saving.register_keras_serializable("lggan_tf")
+class ImageNormalize(keras.layers.Layer):
+    """(x[..., order] - mean) / std per channel; `bgr=True` reverses RGB to BGR first (Caffe-trained networks)."""
+
+    def __init__(self, mean, std=(1.0, 1.0, 1.0), bgr: bool = False, **kw):
+        super().__init__(**kw)
+        self.mean, self.std, self.bgr = tuple(float(m) for m in mean), tuple(float(s) for s in std), bgr
+
+    def call(self, x):
+        if self.bgr:
+            x = x[..., ::-1]
+        return (x - tf.constant(self.mean, x.dtype)) / tf.constant(self.std, x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std, "bgr": self.bgr}
+
+
 def _bilinear_axis(x, axis: int, out_size, step):
     """Resample one spatial axis like PyTorch's bilinear (align_corners=False): src = step*(dst+0.5)-0.5, >= 0."""
     in_size = tf.shape(x)[axis]
@@ -186,5 +203,5 @@ def torch_bottleneck(x, name: str, planes: int, stride: int = 1, dilation: int =
     return relu(keras.layers.Add(name=f"{name}.add")([h, x]), f"{name}.relu")
 
 
-__all__ = ["AdaptiveAvgPool2D", "DepthwiseConvTranspose2D", "TorchMaxPool2D", "TorchResize", "batch_norm", "conv",
+__all__ = ["AdaptiveAvgPool2D", "DepthwiseConvTranspose2D", "ImageNormalize", "TorchMaxPool2D", "TorchResize", "batch_norm", "conv",
            "ordered", "relu", "torch_bilinear", "torch_bottleneck"]
