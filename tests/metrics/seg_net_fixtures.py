@@ -34,10 +34,11 @@ def relative_error(ours, ref) -> float:
     return float(np.max(np.abs(ours - ref)) / max(np.max(np.abs(ref)), 1e-12))
 
 
-def assert_layout_matches(layout, meta) -> None:
-    """A module's layout() equals the reference state_dict's keys, shapes and order (num_batches_tracked aside:
-    it draws nothing from the seeded stream and old checkpoints lack it)."""
-    ref = [(k, tuple(s)) for k, s, _ in meta["layout"] if not k.endswith("num_batches_tracked")]
+def assert_layout_matches(layout, meta, unused=()) -> None:
+    """A module's layout() equals the reference state_dict's keys, shapes and order, less the buffers inference
+    never reads (num_batches_tracked, absent from old checkpoints, and `unused` suffixes)."""
+    skip = ("num_batches_tracked",) + tuple(unused)
+    ref = [(k, tuple(s)) for k, s, _ in meta["layout"] if not k.endswith(skip)]
     ours = [(k, tuple(s)) for k, s, _ in layout]
     assert set(ours) == set(ref), (sorted(set(ours) - set(ref))[:5], sorted(set(ref) - set(ours))[:5])
     assert ours == ref, "same keys, other order"

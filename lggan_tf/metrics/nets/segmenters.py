@@ -15,7 +15,7 @@ import functools
 import json
 
 from lggan_tf.metrics.nets import common
-from lggan_tf.metrics.nets.torch_state import convert_named, torch_layout
+from lggan_tf.metrics.nets.torch_state import UNUSED_BUFFERS, convert_named, torch_layout
 
 NAMES = ("drn_d_105", "deeplabv2_coco", "upernet_101")
 
@@ -35,7 +35,9 @@ def layout(module, **kw) -> list:
 
 
 def convert(module, state: dict, **kw) -> dict:
-    return convert_named(state, layout_model(module, **kw), module.NAME)
+    """module.UNUSED_BUFFERS (optional): key suffixes of buffers eval mode never reads, accepted and dropped."""
+    unused = UNUSED_BUFFERS + tuple(getattr(module, "UNUSED_BUFFERS", ()))
+    return convert_named(state, layout_model(module, **kw), module.NAME, unused)
 
 
 def save(module, model, out_dir: str, source: str | None = None) -> str:

@@ -50,11 +50,15 @@ def torch_layout(model) -> list[tuple[str, tuple[int, ...], str]]:
             for layer in layers for suffix, shape, _ in _layer_params(layer)]
 
 
-def convert_named(state: dict, model, network: str) -> dict:
+UNUSED_BUFFERS = (".num_batches_tracked",)
+
+
+def convert_named(state: dict, model, network: str, unused=UNUSED_BUFFERS) -> dict:
     """{keras variable path: float32 array} of `model` from a PyTorch state_dict; ConversionError naming missing /
-    unexpected keys and shape mismatches (checked before anything is converted)."""
+    unexpected keys and shape mismatches (checked before anything is converted). Keys ending in `unused` (buffers
+    that inference never reads) are accepted and dropped."""
     state = common.strip_prefix(state)
-    ignore = [k for k in state if k.endswith(".num_batches_tracked")]
+    ignore = [k for k in state if k.endswith(tuple(unused))]
     common.check_state_dict(state, torch_layout(model), network, ignore=ignore)
     weights = {}
     for layer in _walk(model):
@@ -63,4 +67,4 @@ def convert_named(state: dict, model, network: str) -> dict:
     return weights
 
 
-__all__ = ["convert_named", "torch_layout"]
+__all__ = ["UNUSED_BUFFERS", "convert_named", "torch_layout"]
