@@ -45,9 +45,10 @@ def strip_prefix(state: dict, prefix: str = "module.") -> dict:
 
 def check_state_dict(state: dict, layout, network: str, ignore=()) -> None:
     """Raise ConversionError unless `state` has exactly the keys of `layout` [(key, shape, dtype)] with those shapes.
-    `ignore`: keys tolerated when present (e.g. num_batches_tracked, an unused head)."""
+    `ignore`: keys tolerated when present; BatchNorm `num_batches_tracked` may always be absent."""
     expected = {k: tuple(s) for k, s, _ in layout}
-    missing = [k for k in expected if k not in state]
+    optional = {k for k in expected if k.endswith(".num_batches_tracked")}  # absent from pre-1.0 checkpoints
+    missing = [k for k in expected if k not in state and k not in optional]
     unexpected = [k for k in state if k not in expected and k not in ignore]
     shapes = [f"{k}: checkpoint {tuple(np.shape(state[k]))} vs {network} {expected[k]}"
               for k in expected if k in state and tuple(np.shape(state[k])) != expected[k]]
@@ -70,6 +71,18 @@ def conv_kernel(w) -> np.ndarray:
 def dense_kernel(w) -> np.ndarray:
     """PyTorch linear weight [O, I] -> Keras kernel [I, O]."""
     return np.ascontiguousarray(np.asarray(w, np.float32).T)
+
+
+def fold_batchnorm(state: dict, conv: str, bn: str, eps: float, conv_bias: str | None = None):
+    """Keras (kernel [kh, kw, I, O], bias [O]) of PyTorch conv `conv`.weight followed by inference-mode BatchNorm
+    `bn` (weight, bias, running_mean, running_var): w * g / sqrt(v + eps), b' = beta + (b - m) * g / sqrt(v + eps),
+    folded in float64."""
+    g, beta, m, v = (np.asarray(state[f"{bn}.{k}"], np.float64)
+                     for k in ("weight", "bias", "running_mean", "running_var"))
+    scale = g / np.sqrt(v + eps)
+    w = np.asarray(state[f"{conv}.weight"], np.float64) * scale[:, None, None, None]
+    b = np.asarray(state[f"{conv_bias}"], np.float64) if conv_bias else 0.0
+    return conv_kernel(w), np.asarray(beta + (b - m) * scale, np.float32)
 
 
 def assign_weights(model, weights: dict) -> None:
@@ -149,4 +162,5 @@ def load_converted(out_dir: str, name: str, build, flag: str = "--weights", **bu
 
 
 __all__ = ["ConversionError", "assign_weights", "check_state_dict", "conv_kernel", "dense_kernel", "file_sha256",
+           "fold_batchnorm",
            "load_converted", "read_meta", "save_converted", "strip_prefix"]
