@@ -14,6 +14,7 @@ import argparse
 import numpy as np
 import torch
 
+import fixture_io
 import seg_fixture_common as common
 
 COMMIT = "4219467fa5de07985f834f1bd8c04c186dc8f6d8"
@@ -30,7 +31,7 @@ def main():
     from libs.models import DeepLabV2_ResNet101_MSC  # noqa: E402  (the reference, exported above)
 
     model = DeepLabV2_ResNet101_MSC(n_classes=182)
-    layout = common.fill_seeded(model, SEED)
+    layout = fixture_io.load_seeded(model, SEED)
     model.eval()
     rng = np.random.default_rng(SEED + 1)
     images = rng.integers(0, 256, (2, 66, 98, 3), dtype=np.uint8)
@@ -47,7 +48,7 @@ def main():
         for i, p in enumerate(model.scales):
             scaled = torch.nn.functional.interpolate(x, scale_factor=p, mode="bilinear", align_corners=False)
             arrays[f"base_scale{i + 2}"] = common.nhwc(model.base(scaled))
-    common.write_fixture("deeplabv2_coco", arrays, {
+    fixture_io.write_fixture("deeplabv2_coco", arrays, {
         "network": "deeplabv2_coco", "repo": "kazuto1011/deeplab-pytorch", "commit": COMMIT, "seed": SEED,
         "layout": layout, "scales": list(model.scales),
         "reference": "libs.models.DeepLabV2_ResNet101_MSC(182), eval mode; input BGR minus "

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import fixture_io
 import seg_fixture_common as common
 
 COMMIT = "d75db2ee7070426db7a9264ee61cf489f8cf178c"
@@ -69,7 +70,7 @@ def main():
 
     torch.manual_seed(0)
     model = DRNSeg(drn, "drn_d_105", 19)
-    layout = common.fill_seeded(model, SEED)
+    layout = fixture_io.load_seeded(model, SEED)
     model.eval()
     rng = np.random.default_rng(SEED + 1)
     image = rng.uniform(0.0, 1.0, (1, 64, 128, 3)).astype(np.float32)
@@ -88,7 +89,7 @@ def main():
         logsoftmax, seg_out = model(x)
     assert torch.equal(seg_out, seg) and torch.equal(logsoftmax.argmax(1), up.argmax(1))
     arrays = {"image": image, "logits": common.nhwc(up), "seg": common.nhwc(seg), **stages}
-    common.write_fixture("drn_d_105", arrays, {
+    fixture_io.write_fixture("drn_d_105", arrays, {
         "network": "drn_d_105", "repo": "fyu/drn", "commit": COMMIT, "seed": SEED, "layout": layout,
         "reference": "segment.py DRNSeg('drn_d_105', 19); input normalised with datasets/cityscapes/info.json",
         "input": "RGB in [0, 1], NHWC; the model normalises", "protocol_input_size": [256, 512]})

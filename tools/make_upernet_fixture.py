@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+import fixture_io
 import seg_fixture_common as common
 
 COMMIT = "8f27c9b97d2ca7c6e05333d5766d144bf7d8c31b"
@@ -59,7 +60,7 @@ def main():
     encoder = models.Resnet(resnet.resnet101(pretrained=False))
     decoder = models.UPerNet(num_class=150, fc_dim=2048, use_softmax=True, fpn_dim=512)
     module = models.SegmentationModule(encoder, decoder, crit=None)
-    layout = common.fill_seeded(module, SEED)
+    layout = fixture_io.load_seeded(module, SEED)
     module.eval()
     rng = np.random.default_rng(SEED + 1)
     arrays = {"normalized": rng.normal(0.0, 1.0, (1, 64, 96, 3)).astype(np.float32)}
@@ -82,7 +83,7 @@ def main():
     arrays["ms_image"] = image[None]
     arrays["ms_scores24"] = common.nhwc(scores)[..., :24]
     arrays["ms_argmax"] = scores.argmax(1).numpy().astype(np.uint8)
-    common.write_fixture("upernet_101", arrays, {
+    fixture_io.write_fixture("upernet_101", arrays, {
         "network": "upernet_101", "repo": "CSAILVision/semantic-segmentation-pytorch", "commit": COMMIT,
         "seed": SEED, "layout": layout, "short_sides": list(SHORT_SIDES), "max_size": MAX_SIZE,
         "padding_constant": PADDING,

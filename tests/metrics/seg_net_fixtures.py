@@ -7,31 +7,17 @@ convert_state_dict as a real checkpoint.
 
 from __future__ import annotations
 
-import json
-import os
-
-import numpy as np
-
 from lggan_tf.metrics.nets.seeded import seeded_state_dict
+from tests.metrics import nets_fixture
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 TOLERANCE = 1e-4
+relative_error = nets_fixture.relative_error
 
 
 def load_fixture(name: str):
-    """(arrays dict, metadata dict, seeded state_dict) of tests/metrics/fixtures/<name>.npz/.json."""
-    with open(os.path.join(FIXTURES, f"{name}.json"), encoding="utf-8") as f:
-        meta = json.load(f)
-    with np.load(os.path.join(FIXTURES, f"{name}.npz")) as data:
-        arrays = {k: data[k] for k in data.files}
+    """(arrays, metadata, seeded state_dict) of tests/metrics/fixtures/<name>.npz/.json."""
+    arrays, meta = nets_fixture.load_fixture(name)
     return arrays, meta, seeded_state_dict(meta["layout"], meta["seed"])
-
-
-def relative_error(ours, ref) -> float:
-    """max |ours - ref| / max |ref| (the output's scale)."""
-    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
-    assert ours.shape == ref.shape, (ours.shape, ref.shape)
-    return float(np.max(np.abs(ours - ref)) / max(np.max(np.abs(ref)), 1e-12))
 
 
 def assert_layout_matches(layout, meta, unused=()) -> None:

@@ -54,3 +54,17 @@ def test_wrong_shapes_and_foreign_keys_are_named(converted):
     with pytest.raises(ConversionError, match=r"not a drn_d_105 checkpoint: missing keys base\.0\.0\.weight, .* in all\); "
                                               r"unexpected keys features\.0\.weight"):
         drn.convert_state_dict(foreign)
+
+
+def test_converted_directory_is_a_segmenter_with_the_protocol(converted, tmp_path):
+    from lggan_tf.metrics.segmentation import Segmenter
+
+    model, arrays, _, _ = converted
+    out = drn.save_converted(model, str(tmp_path / "drn"))
+    seg = Segmenter.load(out)
+    assert (seg.num_classes, seg.input_range, seg.input_size) == (19, "0,1", (256, 512))
+    assert seg.map_labels(np.array([[7, 26, 0]])).tolist() == [[0, 13, 255]]  # road, car, unlabeled ignored
+    image = np.round(arrays["image"] * 255).astype(np.uint8)
+    seg.input_size = None  # the fixture's 64x128 as is
+    expected = np.argmax(np.asarray(model(image.astype(np.float32) / 255.0)), -1)
+    assert np.array_equal(seg.predict(image), expected)

@@ -54,6 +54,14 @@ def test_resize_is_bit_exact_pil_bilinear(src, dst):
     assert np.array_equal(ours, ref)
 
 
+def test_the_published_pair_converts_like_the_module_state(converted):
+    _, _, _, state = converted
+    pair = {k.split(".", 1)[1]: v for k, v in state.items()}  # encoder_epoch_*.pth + decoder_epoch_*.pth keys
+    assert len(pair) == len(state)
+    ours, ref = upernet.convert_state_dict(pair), upernet.convert_state_dict(state)
+    assert ours.keys() == ref.keys() and all(np.array_equal(ours[k], ref[k]) for k in ref)
+
+
 def test_incomplete_checkpoints_are_named(converted):
     _, _, _, state = converted
     bad = dict(state)

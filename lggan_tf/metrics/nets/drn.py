@@ -1,4 +1,4 @@
-"""DRN-D-105 + DRNSeg head (fyu/drn, `drn_d_105_cityscapes.pth`): the Cityscapes segmenter of Table 1 (19 train ids).
+"""DRN-D-105 + DRNSeg head (fyu/drn, `drn-d-105_ms_cityscapes.pth`): the Cityscapes segmenter of Table 1 (19 train ids).
 
     model = build()                             # RGB in [0, 1], [B, H, W, 3] -> logits [B, H, W, 19] (H, W % 8 == 0)
     convert_state_dict(torch_state) -> model    # keys base.*, seg.*, up.weight of DRNSeg (segment.py)
@@ -33,7 +33,7 @@ CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "
 PROTOCOL = ("Cityscapes (Table 1): the generated 256x512 RGB image, /255, normalised with DRN's Cityscapes mean / std, "
             "single scale (no --ms, as CLADE); labels nearest-resized to 256x512, the 35 label ids mapped to the 19 "
             "train ids, all others (void, ids 0-6, 9, 10, 14-16, 18, 29, 30) ignored; argmax of the DRNSeg `up` "
-            "output. Weights: drn_d_105_cityscapes.pth (http://go.yf.io/drn-cityscapes-models); reference fyu/drn@"
+            "output. Weights: drn-d-105_ms_cityscapes.pth (http://go.yf.io/drn-cityscapes-models); reference fyu/drn@"
             "d75db2ee7070426db7a9264ee61cf489f8cf178c segment.py DRNSeg / test().")
 SEGMENTER = {"num_classes": 19, "input_size": [256, 512], "input_range": "0,1", "label_map": "cityscapes_train_ids",
              "class_names": list(CITYSCAPES_CLASSES)}

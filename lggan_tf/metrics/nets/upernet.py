@@ -3,7 +3,7 @@
 
     model = build()                    # RGB in [0, 1], [B, H, W, 3] -> class probabilities [B, H, W, 150]
     convert_state_dict(state)          # keys encoder.* (encoder_epoch_50.pth) + decoder.* (decoder_epoch_50.pth)
-    read_checkpoint("DIR" | "enc.pth,dec.pth")   # the two published files as one state_dict
+    python -m lggan_tf.metrics.convert upernet_101 --pytorch_checkpoint encoder_epoch_50.pth,decoder_epoch_50.pth ...
 
 Encoder (mit_semseg/models/resnet.py resnet101 in models.Resnet): deep stem conv1-3 (3x3; 64 s2, 64, 128) + BN +
 ReLU, MaxPool2d(3, 2, 1), torchvision Bottleneck stages layer1-4 (64, 128 s2, 256 s2, 512 s2; 3, 4, 23, 3 blocks).
@@ -20,7 +20,6 @@ size are averaged over the scales. `short_sides=()` runs the single given scale.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import keras
@@ -178,34 +177,23 @@ def layout(num_classes: int = 150) -> list:
     return segmenters.layout(sys.modules[__name__], num_classes=num_classes, short_sides=[])
 
 
-def read_checkpoint(path: str) -> dict:
-    """The published pair as one state_dict: "ENC.pth,DEC.pth", or a directory holding encoder_epoch_*.pth and
-    decoder_epoch_*.pth (one each), or one file already keyed encoder.* / decoder.*."""
-    from lggan_tf.convert.pth_reader import load_state_dict
+_ENCODER_MODULES = ("conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "layer1", "layer2", "layer3", "layer4")
 
-    if os.path.isdir(path):
-        found = {part: sorted(f for f in os.listdir(path) if f.startswith(f"{part}_epoch_") and f.endswith(".pth"))
-                 for part in ("encoder", "decoder")}
-        if any(len(v) != 1 for v in found.values()):
-            raise ValueError(f"--pytorch_checkpoint={path}: expected one encoder_epoch_*.pth and one "
-                             f"decoder_epoch_*.pth in the directory, found {found}")
-        parts = [os.path.join(path, found["encoder"][0]), os.path.join(path, found["decoder"][0])]
-    else:
-        parts = path.split(",")
-    if len(parts) == 1:
-        return dict(load_state_dict(parts[0]))
-    if len(parts) != 2:
-        raise ValueError(f"--pytorch_checkpoint={path}: expected ENCODER.pth,DECODER.pth or their directory")
-    state = {}
-    for prefix, part in zip(("encoder.", "decoder."), parts):
-        state.update({prefix + k: v for k, v in load_state_dict(part).items()})
-    return state
+
+def with_prefixes(state: dict) -> dict:
+    """The published pair (encoder_epoch_50.pth + decoder_epoch_50.pth, merged by the convert CLI: disjoint keys
+    without prefixes) keyed as SegmentationModule's state_dict (encoder.*, decoder.*); prefixed input is returned
+    as is."""
+    if any(k.startswith(("encoder.", "decoder.")) for k in state):
+        return dict(state)
+    return {("encoder." if k.split(".", 1)[0] in _ENCODER_MODULES else "decoder.") + k: v for k, v in state.items()}
 
 
 def convert_state_dict(state: dict, num_classes: int = 150) -> dict:
-    """encoder.* + decoder.* state_dict -> {keras variable path: array}; ConversionError naming missing /
-    unexpected / mis-shaped keys. The variables are the shared `core`'s, so the result fits any `short_sides`."""
-    return segmenters.convert(sys.modules[__name__], state, num_classes=num_classes, short_sides=[])
+    """encoder + decoder state_dict (prefixed or the merged published pair, see with_prefixes) -> {keras variable
+    path: array}; ConversionError naming missing / unexpected / mis-shaped keys. The variables are the shared
+    `core`'s, so the result fits any `short_sides`."""
+    return segmenters.convert(sys.modules[__name__], with_prefixes(state), num_classes=num_classes, short_sides=[])
 
 
 def save_converted(model, out_dir: str, source: str | None = None) -> str:
@@ -217,4 +205,4 @@ def load_converted(out_dir: str, flag: str = "--segmenter") -> keras.Model:
 
 
 __all__ = ["NAME", "PROTOCOL", "SEGMENTER", "SHORT_SIDES", "UNUSED_BUFFERS", "ShortSideResize", "build", "build_core", "build_kwargs",
-           "convert_state_dict", "layout", "load_converted", "pil_bilinear_resize", "read_checkpoint", "save_converted"]
+           "convert_state_dict", "layout", "load_converted", "pil_bilinear_resize", "save_converted", "with_prefixes"]
