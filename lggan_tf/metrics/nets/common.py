@@ -6,7 +6,7 @@
     save_converted(model, out_dir, name="inception_fid", source=path)    # <out_dir>/{weights.weights.h5, network.json}
     model = load_converted(out_dir, "inception_fid", build)
 
-A converted directory holds `network.json` ({name, format_version, source, source_sha256, protocol}) and
+A converted directory holds `network.json` ({name, format_version, protocol, sources: [{file, sha256}]}) and
 `weights.weights.h5` (Keras 3 weights of `build()`); it is written into a temporary sibling and renamed, so a failed
 conversion leaves nothing behind.
 """
@@ -107,23 +107,29 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def save_converted(model, out_dir: str, name: str, protocol: str, source: str | None = None,
-                   extra: dict | None = None) -> str:
-    """Write <out_dir>/{weights.weights.h5, network.json} atomically (temp sibling, then rename). An existing
-    out_dir is replaced only if it is a converted-network directory."""
-    out_dir = os.path.abspath(out_dir)
+def check_out_dir(out_dir: str) -> None:
+    """FileExistsError unless out_dir is new, empty or a converted-network directory (which may be replaced)."""
     if os.path.exists(out_dir) and not os.path.isfile(os.path.join(out_dir, META_FILE)):
         if not os.path.isdir(out_dir) or os.listdir(out_dir):
             raise FileExistsError(f"--out={out_dir}: exists and is not a converted-network directory; "
                                   "choose a new or empty path")
+
+
+def save_converted(model, out_dir: str, name: str, protocol: str, source=None, extra: dict | None = None) -> str:
+    """Write <out_dir>/{weights.weights.h5, network.json} atomically (temp sibling, then rename). `source`: the
+    checkpoint path(s) converted (names and sha256 recorded). An existing out_dir is replaced only if it is a
+    converted-network directory or empty."""
+    out_dir = os.path.abspath(out_dir)
+    check_out_dir(out_dir)
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
     try:
         model.save_weights(os.path.join(tmp, WEIGHTS_FILE))
+        sources = [source] if isinstance(source, str) else list(source or [])
         meta = {"name": name, "format_version": FORMAT_VERSION, "protocol": protocol,
-                "source": os.path.basename(source) if source else None,
-                "source_sha256": file_sha256(source) if source else None, **(extra or {})}
+                "sources": [{"file": os.path.basename(p), "sha256": file_sha256(p)} for p in sources],
+                "keras_parameters": int(sum(int(np.prod(v.shape)) for v in model.weights)), **(extra or {})}
         with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=1)
         if os.path.exists(out_dir):
@@ -161,6 +167,6 @@ def load_converted(out_dir: str, name: str, build, flag: str = "--weights", **bu
     return model, meta
 
 
-__all__ = ["ConversionError", "assign_weights", "check_state_dict", "conv_kernel", "dense_kernel", "file_sha256",
+__all__ = ["ConversionError", "assign_weights", "check_out_dir", "check_state_dict", "conv_kernel", "dense_kernel", "file_sha256",
            "fold_batchnorm",
            "load_converted", "read_meta", "save_converted", "strip_prefix"]
