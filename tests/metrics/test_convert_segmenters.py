@@ -40,3 +40,20 @@ def test_truncated_file_exits_2_and_writes_nothing(tmp_path, capsys):
     code, err = _run(capsys, "drn_d_105", "--pytorch_checkpoint", str(ckpt), "--out", str(out))
     assert code == 2 and len(err.splitlines()) == 1 and "drn.pth" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("cfg,name", [("eval_cityscapes.cfg", "drn_d_105"), ("eval_ade20k.cfg", "upernet_101"),
+                                      ("eval_coco_stuff.cfg", "deeplabv2_coco")])
+def test_eval_flagfiles_select_the_converted_segmenter(cfg, name):
+    """The protocol flagfile points at weights/<name> and its overrides agree with the network's own fields."""
+    from lggan_tf.metrics.nets import network
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "flags", cfg), encoding="utf-8") as f:
+        flags = dict(line.strip()[2:].split("=", 1) for line in f if line.startswith("--"))
+    module = network(name)
+    assert module.NAME == name and flags["segmenter"] == f"weights/{name}"
+    assert int(flags["segmenter_classes"]) == module.SEGMENTER["num_classes"]
+    assert flags["segmenter_input_range"] == module.SEGMENTER["input_range"]
+    assert flags.get("label_mapping") == module.SEGMENTER["label_map"]
+    assert set(flags["metrics"].split(",")) >= {"miou", "pixel_accuracy"}
