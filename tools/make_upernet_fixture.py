@@ -9,7 +9,8 @@ with seeded weights in its state_dict order (encoder.*, decoder.*; BN in eval mo
   repeated bins), the conv_last logits at 1/4 and the first 4 channels of layer1-4;
 - multi-scale: one 40x56 uint8 image through eval.py's loop with dataset.ValDataset's resize (PIL bilinear on uint8,
   short sides (48, 72), max 1000, padding constant 32 -> 64x96 and 96x128), softmax scores averaged at 40x56; the
-  first 24 classes' scores and the argmax over all 150 are stored (the full 150 would not fit the 1 MB budget).
+  first 24 classes' scores, the argmax over all 150 and, per scale, the first 8 classes' logits upsampled to 40x56
+  (before the softmax, which the seeded weights saturate) are stored (all 150 would not fit the 1 MB budget).
 """
 
 import argparse
@@ -78,8 +79,13 @@ def main():
         image = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
         seg_size = image.shape[:2]
         scores = torch.zeros(1, 150, *seg_size)
-        for short in SHORT_SIDES:  # eval.py evaluate(): scores += module(img, segSize) / len(imgSizes)
-            scores = scores + module({"img_data": val_resize(image, short)}, segSize=seg_size) / len(SHORT_SIDES)
+        for i, short in enumerate(SHORT_SIDES):  # eval.py evaluate(): scores += module(img, segSize) / len(imgSizes)
+            img = val_resize(image, short)
+            scores = scores + module({"img_data": img}, segSize=seg_size) / len(SHORT_SIDES)
+            feats = encoder(img, return_feature_maps=True)  # UPerNet.forward's use_softmax branch before softmax
+            up = torch.nn.functional.interpolate(decoder.conv_last(_fusion(decoder, feats)), size=seg_size,
+                                                 mode="bilinear", align_corners=False)
+            arrays[f"ms_logits{i}"] = common.nhwc(up)[..., :8]
     arrays["ms_image"] = image[None]
     arrays["ms_scores24"] = common.nhwc(scores)[..., :24]
     arrays["ms_argmax"] = scores.argmax(1).numpy().astype(np.uint8)

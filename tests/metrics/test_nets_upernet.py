@@ -42,6 +42,11 @@ def test_multiscale_scores_match_eval_py(converted):
     np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)  # a mean of softmaxes
     assert relative_error(scores[..., :24], arrays["ms_scores24"]) <= TOLERANCE
     assert np.array_equal(np.argmax(scores, -1), arrays["ms_argmax"])
+    image = arrays["ms_image"].astype(np.float32) / 255.0  # each scale's logits at 40x56, before the softmax
+    names = [f"seg_size{i}" for i in range(len(converted[2]["short_sides"]))]
+    per_scale = keras.Model(model.input, [model.get_layer(n).output for n in names])(image)
+    for i, logits in enumerate(per_scale):
+        assert relative_error(np.asarray(logits)[..., :8], arrays[f"ms_logits{i}"]) <= TOLERANCE, names[i]
 
 
 @pytest.mark.parametrize("src,dst", [((40, 56), (64, 96)), ((256, 256), (320, 320)), ((256, 512), (384, 768)),
