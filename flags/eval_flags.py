@@ -26,8 +26,10 @@ def define_eval_flags() -> None:
     d.DEFINE_enum("protocol", "standard", ["standard", "selectiongan"],
                   "SSIM/PSNR/SD convention: standard (tf.image) or selectiongan (the published Lua scripts).")
     d.DEFINE_string("inception_weights", "imagenet",
-                    "FID/KID features: imagenet (Keras download; offline -> tiny + *_uncalibrated), a local "
-                    "Inception-v3 no-top weights file, or tiny (built-in, uncalibrated).")
+                    "FID/KID features: a directory converted from pytorch-fid's pt_inception-2015-12-05 weights "
+                    "(python -m lggan_tf.metrics.convert inception_fid; reported as fid / kid, the paper's FID), "
+                    "imagenet (Keras download; fid_keras / kid_keras; offline -> tiny), a local Keras Inception-v3 "
+                    "no-top weights file (fid_keras), or tiny (built-in; fid_uncalibrated).")
     d.DEFINE_string("stats_cache_dir", "", "Cache of real-set FID statistics (default <out_dir>/eval/fid_stats).")
     d.DEFINE_integer("kid_subsets", 100, "KID: number of random subsets.")
     d.DEFINE_string("segmenter", "", "miou / pixel_accuracy network: a segmenter dir (segmenter.json), .keras or "
@@ -39,7 +41,8 @@ def define_eval_flags() -> None:
     d.DEFINE_string("classifier", "", "Scene classifier (Places365) for inception_score / accuracy / kl.")
     d.DEFINE_enum("classifier_preprocess", "places", ["places", "none"], "Classifier input transform.")
     d.DEFINE_enum("classifier_outputs", "logits", ["logits", "probs"], "What the classifier returns.")
-    d.DEFINE_string("lpips_weights", "", "LPIPS folder (lpips.json) or 'uncalibrated' (built-in extractor).")
+    d.DEFINE_string("lpips_weights", "", "LPIPS v0.1 directory converted with python -m lggan_tf.metrics.convert "
+                    "lpips_alex|lpips_vgg, or 'uncalibrated' (built-in extractor, lpips_uncalibrated).")
     d.DEFINE_boolean("report", False, "Also write report.html + grid.png (model mode).")
     d.DEFINE_integer("report_images", 8, "Examples in the report grid.")
 

@@ -106,7 +106,8 @@ def _stats_cache_path(ctx, ext) -> str | None:
 
 
 def _label(ctx, name):
-    return name if _extractor(ctx).calibrated else f"{name}_uncalibrated"
+    """fid / kid only for pytorch-fid's Inception; fid_keras (Keras ImageNet weights), fid_uncalibrated (tiny)."""
+    return name + _extractor(ctx).suffix
 
 
 @register_metric("fid")
@@ -186,12 +187,13 @@ def lpips(ctx):
 
     weights = ctx.options.lpips_weights
     if not weights:
-        raise ValueError("lpips needs --lpips_weights=DIR (lpips.json + VGG16 backbone + linear heads) or "
+        raise ValueError("lpips needs --lpips_weights=DIR (converted LPIPS v0.1: python -m lggan_tf.metrics.convert "
+                         "lpips_alex --pytorch_checkpoint alexnet-owt-7be5be79.pth,alex.pth --out DIR) or "
                          "--lpips_weights=uncalibrated (built-in extractor, reported as lpips_uncalibrated)")
     model = ctx.shared("lpips", lambda: LPIPS.uncalibrated() if weights == "uncalibrated" else LPIPS.load(weights))
     name = "lpips" if model.calibrated else "lpips_uncalibrated"
     values = np.concatenate([model(b["real"], b["fake"]) for b in ctx.batches()])
-    return name, {name: float(values.mean())}
+    return name, {name: float(values.mean()), "network": model.name}
 
 
 # --- cross-view scene-classifier scores (Tables 4-6) ----------------------------------------------------------------

@@ -8,6 +8,8 @@
 A segmenter directory holds `segmenter.json`: {"model": file or dir, "num_classes": K, "input_size": [h, w] or null,
 "input_range": "-1,1" | "0,1" | "0,255", "label_map": null or a list mapping dataset label id -> class id (255 =
 ignore), "class_names": [...]}. `python -m lggan_tf.segmenter train` writes one for the synthetic dataset.
+A directory written by `python -m lggan_tf.metrics.convert drn_d_105 | deeplabv2_coco | upernet_101 ...` (network.json)
+loads the published segmenter with its protocol's fields (lggan_tf.metrics.nets.segmenters).
 """
 
 from __future__ import annotations
@@ -94,10 +96,20 @@ class Segmenter:
         num_classes / input_size / input_range / label_map fields when there is no segmenter.json)."""
         if not path or not os.path.exists(path):
             what = f"--segmenter={path!r} not found" if path else "miou / pixel_accuracy need --segmenter"
-            raise FileNotFoundError(f"{what}: pass a segmenter directory (train one with "
+            raise FileNotFoundError(f"{what}: pass a segmenter directory (convert a published one with "
+                                    "`python -m lggan_tf.metrics.convert drn_d_105|upernet_101|deeplabv2_coco "
+                                    "--pytorch_checkpoint F --out DIR`, or train one with "
                                     "`python -m lggan_tf.segmenter train --dataset synthetic --out DIR`), a .keras "
                                     "file or a SavedModel directory")
         meta = {}
+        if os.path.isdir(path) and os.path.isfile(os.path.join(path, "network.json")):
+            from lggan_tf.metrics.nets import segmenters
+
+            model, net_meta = segmenters.load(path, "--segmenter")
+            meta = dict(net_meta["segmenter"])
+            meta.update({k: v for k, v in overrides.items() if v is not None})
+            size, names = meta.pop("input_size", None), tuple(meta.pop("class_names", ()) or ())
+            return cls(model=model, input_size=tuple(size) if size else None, class_names=names, **meta)
         if os.path.isdir(path) and os.path.isfile(os.path.join(path, "segmenter.json")):
             with open(os.path.join(path, "segmenter.json"), encoding="utf-8") as f:
                 meta = json.load(f)

@@ -63,7 +63,7 @@ def test_lpips_uncalibrated_is_zero_for_identical_images_and_grows_with_noise():
     lp = LPIPS.uncalibrated()
     assert not lp.calibrated and np.allclose(lp(x, x), 0.0)
     assert (lp(x, noisy) > 0).all() and (lp(x, 255 - x) > lp(x, noisy)).all()
-    with pytest.raises(FileNotFoundError, match="lpips.json"):
+    with pytest.raises(FileNotFoundError, match="network.json"):
         LPIPS.load("/nonexistent")
 
 
