@@ -2,7 +2,7 @@
 
     python evaluate.py --model_dir=runs/synthetic-lggan-sau --flagfile=flags/eval_synthetic.cfg --segmenter=runs/seg
     python evaluate.py --real_dir=R --fake_dir=F --label_dir=L --metrics=fid,miou --segmenter=S --dataset=cityscapes
-    python evaluate.py --real_dir=R --fake_dir=F --flagfile=flags/eval_cvusa.cfg --classifier=places365_savedmodel
+    python evaluate.py --real_dir=R --fake_dir=F --flagfile=flags/eval_cross_view.cfg    # converted nets in weights/
 
 Lines go to stdout and are appended to <out_dir>/metric-<name>.jsonl. Exit code 2: bad flags or missing input.
 """

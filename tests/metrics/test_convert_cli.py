@@ -90,3 +90,13 @@ def test_usage_errors_exit_2(tmp_path, capsys):
                       "--out", str(tmp_path / "busy")], capsys)
     assert code == 2 and "not a converted-network directory" in err
     assert inception_fid.NAME in convert.NETWORKS
+
+
+@pytest.mark.parametrize("cfg", ["eval_cityscapes.cfg", "eval_ade20k.cfg", "eval_coco_stuff.cfg", "eval_cross_view.cfg"])
+def test_protocol_flagfiles_select_the_converted_fid_network(cfg):
+    """The paper's protocols report `fid` (pytorch-fid's Inception), the cross-view one its Places365 classifier."""
+    with open(os.path.join(os.path.dirname(convert.__file__), "..", "..", "flags", cfg), encoding="utf-8") as f:
+        flags = dict(line.strip()[2:].split("=", 1) for line in f if line.startswith("--"))
+    assert flags["inception_weights"] == "weights/inception_fid" and "fid" in flags["metrics"].split(",")
+    if cfg == "eval_cross_view.cfg":
+        assert flags["classifier"] == "weights/alexnet_places365" and flags["lpips_weights"] == "weights/lpips_alex"

@@ -73,3 +73,23 @@ def test_wrong_checkpoints_are_refused():
     state["lins.0.model.1.weight"] = state["lin0.model.1.weight"] + 1
     with pytest.raises(ConversionError, match="lins.0.model.1.weight differs from lin0.model.1.weight"):
         lpips_nets.convert_state_dict(state, "alex")
+
+
+def test_cli_without_the_heads_file_or_with_a_truncated_one_exits_2_and_writes_nothing(tmp_path, capsys):
+    from lggan_tf.metrics import convert
+    from tests.metrics.nets_fixture import write_pth
+
+    state = torchvision_form(reference_state("alex"))
+    backbone, heads = tmp_path / "alexnet.pth", tmp_path / "alex.pth"
+    write_pth(backbone, {k: v for k, v in state.items() if not k.startswith("lin")})
+    write_pth(heads, {k: v for k, v in state.items() if k.startswith("lin")})
+    out = tmp_path / "lpips_alex"
+    assert convert.main(["lpips_alex", "--pytorch_checkpoint", str(backbone), "--out", str(out)]) == 2
+    assert "missing keys lin0.model.1.weight, lin1.model.1.weight" in capsys.readouterr().err
+    heads.write_bytes(heads.read_bytes()[:-200])
+    assert convert.main(["lpips_alex", "--pytorch_checkpoint", f"{backbone},{heads}", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(heads) in err and err.count("\n") == 1 and not out.exists()
+    heads.unlink()
+    assert convert.main(["lpips_alex", "--pytorch_checkpoint", f"{backbone},{backbone}", "--out", str(out)]) == 2
+    assert "is also in" in capsys.readouterr().err and not out.exists()
