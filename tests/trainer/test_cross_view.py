@@ -78,6 +78,7 @@ def dayton_runs(shared_data, tmp_path_factory):
             os.symlink(f, data / split / f.name)
     base = dict(dataset="dayton", data_dir=str(data), height=64, width=64, ngf=4, ndf=8, batch_size=2, num_examples=4,
                 niter=0, niter_decay=2, train_steps=3, mixed_precision="float32", deterministic=True,
+                lambda_vgg=0.0, vgg_weights="none",
                 log_every_steps=1, summary_every_steps=2, save_every_steps=2, num_sample_images=2)
     straight, resumed = root / "straight", root / "resumed"
     r1 = trainer.train(TrainConfig.cross_view(**base, model_dir=str(straight)), log=lambda _: None)
