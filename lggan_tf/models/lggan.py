@@ -8,8 +8,8 @@ x_enc --G_w: 2 x2 ups, 1x1 conv (-> IN -> ReLU, paper), channel softmax (Eq. (7)
 I_C = W_l * I_L + W_g * I_G (Eq. (8))
 
 Ablations (Table 9): B1 local_fusion='none'; B2 'sum'; B3 'conv'; B4 + use_classifier; B5 + use_weight_map
-(without the weight map I_C = (I_L + I_G) / 2). With upsampler='sau' the decoder's width-changing ups, G_l and G_w upsample with SAU:
-LGGAN++. The class masks are the one-hot label channels (the instance-edge channel excluded); `local_rest_from=K`
+(without the weight map I_C = (I_L + I_G) / 2). With upsampler='sau' the decoder's width-changing ups, G_l and G_w
+upsample with SAU: LGGAN++. The class masks are the one-hot label channels (the instance-edge channel excluded); `local_rest_from=K`
 merges channels >= K into one "rest" sub-generator (official ADE20K: 51 + rest, 51-way classifier).
 `mask_class_images` (default on) keeps each U_i only inside M_i, so an absent class contributes nothing; off is the
 official behaviour, where only the local L1 loss pushes U_i towards 0 outside its mask.

@@ -88,3 +88,16 @@ def test_unknown_d_judges_is_a_clear_error(generators):
     with pytest.raises(ValueError, match="d_judges must be one of"):
         GANSteps(tf.distribute.get_strategy(), generators["B5"], None, None, None, losses.LossWeights(vgg=0.0),
                  d_judges="every")
+
+
+def test_config_choices_match_the_library():
+    from lggan_tf.layers.classifier import CLASS_POOLINGS
+    from lggan_tf.models.lggan import WEIGHT_MAP_HEADS
+    from lggan_tf import train_config
+
+    assert train_config.D_JUDGES == losses.D_JUDGES
+    assert train_config.WEIGHT_MAP_HEADS == WEIGHT_MAP_HEADS and train_config.CLASS_POOLINGS == CLASS_POOLINGS
+    # a run directory written before these options existed trained the official behaviour
+    old = {k: v for k, v in train_config.TrainConfig().to_dict().items() if k not in train_config.PAPER_OR_OFFICIAL}
+    restored = train_config.TrainConfig.from_dict(old)
+    assert (restored.d_judges, restored.weight_map_head, restored.class_pooling) == ("all", "official", "official")
