@@ -16,6 +16,9 @@ Preprocessing (official `aligned_dataset.py`, with its faults fixed): RGB panels
 in-between values at class borders); one random crop for all panels in training (offset in [0, load - fine - 1],
 as official), a centre crop at test time (the official crop is random there too); no flip.
 
+TFRecords (`python -m datasets.make_tfrecords --dataset dayton ...`, read when `<data_dir>/<split>-*-of-*.tfrecord`
+exist): the six-panel file bytes, or presized panels (`record_values`); both give the batches of the files.
+
 Batches: {"input_image" [B,H,W,3], "image" (target view) [B,H,W,3], "semantic" (target colour map S_g, the
 condition) [B,H,W,3], all float32 in [-1, 1]; "masks" float32 [B,H,W,6] one-hot of the target label panel (void = all
 zero); "name" string [B]}.
@@ -29,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from datasets.base import DatasetSpec, Example, finish_pipeline, register_layout
+from datasets.base import DatasetSpec, Example, finish_pipeline, register_layout, tfrecord_shards
 from datasets.errors import DatasetError
 from datasets.files import IMAGE_EXTS, list_files, natural_key, split_folder, stem
 
@@ -156,16 +159,17 @@ def check_example(spec: DatasetSpec, ex: Example) -> tuple[list[str], np.ndarray
 
 
 # --- tf.data pipeline -----------------------------------------------------------------------------------------------
-def _decode_and_resize(path, name, order, load):
-    """Read one six-panel file; bicubic RGB panels and NEAREST target classes at load x load."""
+def _decode_and_resize(data, name, order, load, source):
+    """Decode one six-panel file's bytes (`source`: its path or record name, for the message); bicubic RGB panels
+    and NEAREST target classes at load x load."""
     import tensorflow as tf
 
     from datasets.transforms import _resize_bicubic, _resize_nearest
 
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
     width = tf.shape(image)[1]
     check = tf.debugging.Assert(tf.equal(width % NUM_PANELS, 0), [
-        "cross-view: image width is not 6 x panel width (expected I_a|I_g|S_a|S_g|L_a|L_g); file, shape:", path,
+        "cross-view: image width is not 6 x panel width (expected I_a|I_g|S_a|S_g|L_a|L_g); file, shape:", source,
         tf.shape(image)])
     with tf.control_dependencies([check]):
         pw = width // NUM_PANELS
@@ -177,6 +181,50 @@ def _decode_and_resize(path, name, order, load):
     rgb = _resize_bicubic(tf.concat([panel(order[0]), panel(order[1]), panel(order[3])], axis=-1), size)
     classes = _resize_nearest(label_to_class(panel(order[5])[..., 0]), size)
     return {"name": name, "rgb": rgb, "classes": classes}
+
+
+# --- TFRecords (written by datasets/make_tfrecords.py) ----------------------------------------------------------------
+def record_values(spec: DatasetSpec, ex: Example, geometry=None) -> dict:
+    """Record fields of one six-panel file: its bytes as on disk ('image'), or with `geometry` (--presize) the
+    decoded, resized panels of `spec`'s direction: 'image' PNG [load, 3 load, 3] = I_a | I_g | S_g and 'label' PNG
+    [load, load] of target class + 1 (0 = void); lossless, so the batches equal those read from the files."""
+    import tensorflow as tf
+
+    if geometry is None:
+        with open(ex.image, "rb") as fh:
+            return {"name": ex.name.encode(), "image": fh.read(), "label": b"", "instance": b""}
+    out = _decode_and_resize(tf.io.read_file(ex.image), ex.name, PANEL_ORDER[direction(spec)], geometry.load,
+                             ex.image)
+    panels = tf.concat(tf.split(out["rgb"], 3, axis=-1), axis=1)
+    label = tf.cast(out["classes"] + 1, tf.uint8)[..., None]
+    return {"name": ex.name.encode(), "image": tf.io.encode_png(panels).numpy(),
+            "label": tf.io.encode_png(label).numpy(), "instance": b""}
+
+
+def _record_loader(spec: DatasetSpec, data_dir: str, split: str, order, load: int):
+    """Map function: serialised record -> the per-example dict `_decode_and_resize` gives for the file."""
+    import tensorflow as tf
+
+    from datasets.make_tfrecords import FEATURES, read_meta
+
+    meta = read_meta(data_dir, split)
+    presized = bool(meta.get("presized"))
+    written_for = SPECS.get(meta.get("dataset"))
+    if presized and written_for is not None and direction(written_for) != direction(spec):
+        raise DatasetError(f"{data_dir}: {split} shards were presized for --dataset={meta['dataset']} "
+                           f"({direction(written_for)}); --dataset={spec.name} reads {direction(spec)}: rewrite "
+                           "them with this --dataset, or without --presize")
+    description = {k: tf.io.FixedLenFeature([], tf.string, default_value=b"") for k in FEATURES}
+
+    def load_record(serialized):
+        record = tf.io.parse_single_example(serialized, description)
+        if not presized:
+            return _decode_and_resize(record["image"], record["name"], order, load, record["name"])
+        panels = tf.ensure_shape(tf.io.decode_png(record["image"], channels=3), [load, 3 * load, 3])
+        classes = tf.cast(tf.io.decode_png(record["label"], channels=1)[..., 0], tf.int32) - 1
+        return {"name": record["name"], "rgb": tf.concat(tf.split(panels, 3, axis=1), axis=-1), "classes": classes}
+
+    return load_record
 
 
 def _crop(ex, out_h, out_w, training, seed):
@@ -194,6 +242,22 @@ def _crop(ex, out_h, out_w, training, seed):
     rgb = tf.ensure_shape(rgb, [out_h, out_w, 9])
     return {"name": ex["name"], "input_image": rgb[..., 0:3], "image": rgb[..., 3:6], "semantic": rgb[..., 6:9],
             "classes": tf.ensure_shape(ex["classes"][y:y + out_h, x:x + out_w], [out_h, out_w])}
+
+
+def test_example(spec: DatasetSpec, path: str, height: int | None = None, width: int | None = None) -> dict:
+    """One six-panel file preprocessed as the test split (load-size resize, centre crop, spec's direction), for
+    serving clients: {"input_image", "image", "semantic"} uint8 [H,W,3], "classes" int32 [H,W] (-1 = void)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from datasets.geometry import plan_geometry
+
+    geometry = plan_geometry(spec, False, height, width)
+    ex = _decode_and_resize(tf.io.read_file(path), path, PANEL_ORDER[direction(spec)], geometry.load, path)
+    out = _crop(ex, geometry.out_h, geometry.out_w, False, None)
+    views = {k: np.round((out[k].numpy() + 1.0) * 127.5).astype(np.uint8)  # exact: the crop is u / 127.5 - 1
+             for k in ("input_image", "image", "semantic")}
+    return {**views, "classes": out["classes"].numpy()}
 
 
 def _finalize(batch):
@@ -220,31 +284,38 @@ def build_cross_view_dataset(spec: DatasetSpec, data_dir, split, batch_size, tra
     geometry = plan_geometry(spec, training, height, width)
     if geometry.out_h != geometry.out_w:
         raise DatasetError(f"{spec.name}: cross-view panels are square; got height={height}, width={width}")
-    from datasets.base import discover as base_discover
-
-    examples = base_discover(spec, data_dir, split)
-    if num_examples is not None:
-        examples = examples[:num_examples]
     pipelines, pipeline_id = 1, 0
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
         pipelines, pipeline_id = input_context.num_input_pipelines, input_context.input_pipeline_id
-    count = len(examples)
+    order = PANEL_ORDER[direction(spec)]
+    records = tfrecord_shards(data_dir, split)
+    if records:  # datasets/make_tfrecords.py output: records in the files' order
+        from datasets.make_tfrecords import record_source
+
+        source, count = record_source(data_dir, split, pipelines, pipeline_id, num_examples, geometry)
+        load = _record_loader(spec, data_dir, split, order, geometry.load)
+    else:
+        from datasets.base import discover as base_discover
+
+        examples = base_discover(spec, data_dir, split)[:num_examples]
+        count = len(examples)
+        source = tf.data.Dataset.from_tensor_slices({"path": [e.image for e in examples],
+                                                     "name": [e.name for e in examples]}).shard(pipelines, pipeline_id)
+
+        def load(ex):
+            return _decode_and_resize(tf.io.read_file(ex["path"]), ex["name"], order, geometry.load, ex["path"])
+
     if training and count < batch_size * pipelines:
         raise DatasetError(f"{spec.name} {split}: {count} examples in {data_dir!r} < batch size {batch_size} x "
                            f"{pipelines} input pipelines; lower --batch_size or add data")
-    order = PANEL_ORDER[direction(spec)]
-    source = tf.data.Dataset.from_tensor_slices({"path": [e.image for e in examples],
-                                                 "name": [e.name for e in examples]}).shard(pipelines, pipeline_id)
-
-    def load(ex):
-        return _decode_and_resize(ex["path"], ex["name"], order, geometry.load)
 
     ds = source
     if cache:
         ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
     if training:
-        ds = ds.shuffle(max(1, min(count, 256 if cache else count)), seed=seed, reshuffle_each_iteration=True)
+        heavy = cache or bool(records)  # decoded examples and file bytes are costly to buffer; paths are not
+        ds = ds.shuffle(max(1, min(count, 256 if heavy else count)), seed=seed, reshuffle_each_iteration=True)
         ds = ds.repeat()
     base_seed = tf.constant([seed, pipeline_id], tf.int64)
 

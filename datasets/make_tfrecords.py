@@ -3,12 +3,13 @@
     python -m datasets.make_tfrecords --dataset cityscapes --data_dir D --split train --out DIR [--shards N]
 
 Writes `DIR/<split>-00000-of-0000N.tfrecord` (+ `DIR/<split>-meta.json`). Each record holds the file bytes as
-they are on disk (`name`, `image`, `label`, `instance`; CelebAMask-HQ part masks are combined and PNG-encoded),
+they are on disk (`name`, `image`, `label`, `instance`; CelebAMask-HQ part masks are combined and PNG-encoded;
+cross-view datasets (dayton, dayton_g2a, cvusa, sva) keep the six-panel file in `image`),
 so decoding and preprocessing are identical to reading the folders. `build_dataset(spec, DIR, split, ...)` reads
 the shards whenever DIR holds `<split>-*-of-*.tfrecord` files.
 
 `--presize` stores the output of the deterministic resize step instead (PNG at the load size: 512x256 for
-Cityscapes instead of 2048x1024), which makes decoding ~16x cheaper and yields identical batches, as long as
+Cityscapes instead of 2048x1024; cross-view: I_a | I_g | S_g and the target classes, datasets/cross_view.py), which makes decoding ~16x cheaper and yields identical batches, as long as
 the training run uses the same preprocessing (checked: a different geometry raises DatasetError).
 """
 
@@ -46,8 +47,12 @@ def encode_example(ex: Example) -> bytes:
         label = buffer.getvalue()
     else:
         label = _read(ex.label)
-    values = {"name": ex.name.encode(), "image": _read(ex.image), "label": label,
-              "instance": _read(ex.instance) if ex.instance else b""}
+    return _serialize({"name": ex.name.encode(), "image": _read(ex.image), "label": label,
+                       "instance": _read(ex.instance) if ex.instance else b""})
+
+
+def _serialize(values: dict) -> bytes:
+    """{feature: bytes} -> serialised tf.train.Example."""
     feature = {k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v])) for k, v in values.items()}
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
@@ -61,11 +66,9 @@ def presized_example(ex: Example, spec: DatasetSpec, geometry) -> bytes:
         paths["label_parts"] = list(ex.label_parts)
     out = transforms.resize_stage(transforms.file_decoder(spec)({k: tf.constant(v) for k, v in paths.items()}),
                                   geometry)
-    values = {"name": ex.name.encode(), "image": tf.io.encode_png(out["image"]).numpy(),
-              "label": tf.io.encode_png(out["label"][..., None]).numpy(),
-              "instance": tf.io.encode_png(out["instance"][..., None]).numpy() if spec.use_instance else b""}
-    feature = {k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v])) for k, v in values.items()}
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    return _serialize({"name": ex.name.encode(), "image": tf.io.encode_png(out["image"]).numpy(),
+                       "label": tf.io.encode_png(out["label"][..., None]).numpy(),
+                       "instance": tf.io.encode_png(out["instance"][..., None]).numpy() if spec.use_instance else b""})
 
 
 def geometry_key(geometry) -> dict:
@@ -87,10 +90,18 @@ def write_tfrecords(spec: DatasetSpec, data_dir: str, split: str, out_dir: str, 
     shards = num_shards or max(1, -(-len(examples) // DEFAULT_PER_SHARD))
     os.makedirs(out_dir, exist_ok=True)
     paths = [os.path.join(out_dir, f"{split}-{i:05d}-of-{shards:05d}.tfrecord") for i in range(shards)]
+    if spec.task == "cross_view":  # one six-panel file per example (datasets/cross_view.py)
+        from datasets.cross_view import record_values
+
+        def encode(ex):
+            return _serialize(record_values(spec, ex, geometry))
+    else:
+        def encode(ex):
+            return presized_example(ex, spec, geometry) if presize else encode_example(ex)
     for i, path in enumerate(paths):
         with tf.io.TFRecordWriter(path) as writer:
             for ex in examples[i::shards]:
-                writer.write(presized_example(ex, spec, geometry) if presize else encode_example(ex))
+                writer.write(encode(ex))
     meta = {"dataset": spec.name, "split": split, "num_examples": len(examples), "num_shards": shards,
             "order": "example k is record k // num_shards of shard k % num_shards",
             "presized": geometry_key(geometry) if presize else None}

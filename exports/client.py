@@ -9,6 +9,14 @@ The label PNG holds class ids: 8-bit grayscale, or palette ("P") PNG indices. A 
 `--classes_json` (the export's assets/classes.json) and is mapped to the nearest palette colour per pixel.
 `--signature generate_png` sends the PNG bytes as they are and receives PNG bytes (smallest requests);
 `serving_default` (default) sends an int32 tensor, `generate_with_instances` adds --instance.
+
+A cross-view export (LGGAN §3.3, Dayton / CVUSA / SVA) takes the input view, the target semantic map and the
+target class ids (0..5, 6 = void) of the export's size:
+
+    python -m exports.client --server localhost:8501 --input_image aerial.png --semantic target_seg.png \
+        --label target_classes.png --output street.png
+    python -m exports.client --server localhost:8501 --six_panel sample.png --classes_json classes.json \
+        --output street.png      # an LGGAN six-panel file, preprocessed as the test split
 """
 
 from __future__ import annotations
@@ -69,6 +77,32 @@ def decode_png(data: bytes) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """An image file -> uint8 [H,W,3]."""
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def read_six_panel(path: str, contract: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An LGGAN six-panel file (I_a|I_g|S_a|S_g|L_a|L_g) -> (input view, target semantic map uint8 [H,W,3], target
+    class ids int32 [H,W], void = label_nc), preprocessed as the export's dataset reads its test split (views in
+    its direction, load-size resize, centre crop to the export's size)."""
+    from datasets import get_spec
+    from datasets.cross_view import test_example
+
+    if contract.get("task") != "cross_view":
+        raise ValueError("--six_panel needs --classes_json of a cross-view export (its dataset and size)")
+    import tensorflow as tf
+
+    try:
+        ex = test_example(get_spec(contract["dataset"]), path, contract["height"], contract["width"])
+    except tf.errors.OpError as err:  # unreadable file, or not six panels side by side
+        raise ValueError(f"--six_panel={path!r}: {err.message.splitlines()[0]}") from None
+    labels = np.where(ex["classes"] < 0, contract["label_nc"], ex["classes"]).astype(np.int32)
+    return ex["input_image"], ex["semantic"], labels
 
 
 # --- transports ----------------------------------------------------------------------------------------------------
@@ -138,9 +172,7 @@ def generate(server: str, label_map: np.ndarray, protocol: str = "rest", model_n
         raise ValueError(f"--signature={signature!r}: expected one of {SIGNATURES}")
     if (instance_map is not None) != (signature == "generate_with_instances"):
         raise ValueError("--instance goes with --signature generate_with_instances (and that signature needs it)")
-    predict = {"rest": predict_rest, "grpc": predict_grpc}.get(protocol)
-    if predict is None:
-        raise ValueError(f"--protocol={protocol!r}: expected 'rest' or 'grpc'")
+    predict = _predictor(protocol)
     if signature == "generate_png":
         if label_map.max() > 255 or label_map.min() < 0:
             raise ValueError("generate_png takes 8-bit class ids (0..255); use --signature serving_default")
@@ -150,7 +182,26 @@ def generate(server: str, label_map: np.ndarray, protocol: str = "rest", model_n
     inputs = {"label_map": label_map[None].astype(np.int32)}
     if instance_map is not None:
         inputs["instance_map"] = instance_map[None].astype(np.int32)
-    out = predict(server, model_name, signature, inputs)
+    return _image(predict(server, model_name, signature, inputs))
+
+
+def translate(server: str, input_image: np.ndarray, semantic: np.ndarray, label_map: np.ndarray,
+              protocol: str = "rest", model_name: str = "lggan") -> np.ndarray:
+    """Cross-view: input view uint8 [H,W,3], target semantic map uint8 [H,W,3], target class ids int [H,W]
+    -> generated target view uint8 [H,W,3] (serving_default of a cross-view export)."""
+    predict = _predictor(protocol)
+    inputs = {"input_image": np.asarray(input_image, np.uint8)[None], "semantic": np.asarray(semantic, np.uint8)[None],
+              "label_map": np.asarray(label_map, np.int32)[None]}
+    return _image(predict(server, model_name, "serving_default", inputs))
+
+
+def _predictor(protocol: str):
+    if protocol not in ("rest", "grpc"):
+        raise ValueError(f"--protocol={protocol!r}: expected 'rest' or 'grpc'")
+    return predict_rest if protocol == "rest" else predict_grpc
+
+
+def _image(out: dict) -> np.ndarray:
     return np.asarray(next(iter(out.values())) if "image" not in out else out["image"], np.uint8)[0]
 
 
@@ -162,19 +213,35 @@ def main(argv=None) -> int:
     parser.add_argument("--protocol", default="rest", choices=["rest", "grpc"])
     parser.add_argument("--model_name", default="lggan")
     parser.add_argument("--signature", default="serving_default", choices=SIGNATURES)
-    parser.add_argument("--label", required=True, help="label map PNG (class ids)")
+    parser.add_argument("--label", default=None, help="label map PNG (class ids; cross-view: target class ids)")
     parser.add_argument("--instance", default=None, help="instance id PNG (with generate_with_instances)")
-    parser.add_argument("--classes_json", default=None, help="the export's assets/classes.json (for RGB labels)")
+    parser.add_argument("--input_image", default=None, help="cross-view: input view (e.g. aerial) image")
+    parser.add_argument("--semantic", default=None, help="cross-view: target semantic map (colour) image")
+    parser.add_argument("--six_panel", default=None, help="cross-view: an LGGAN six-panel file (instead of the "
+                        "three inputs above)")
+    parser.add_argument("--classes_json", default=None, help="the export's assets/classes.json (for RGB labels; "
+                        "needed with --six_panel)")
     parser.add_argument("--output", required=True, help="where to write the generated PNG")
     args = parser.parse_args(argv)
     try:
-        palette = None
+        contract = {}
         if args.classes_json:
             with open(args.classes_json) as f:
-                palette = json.load(f)["palette"]
-        label_map = read_label_png(args.label, palette)
-        instance_map = read_label_png(args.instance) if args.instance else None
-        image = generate(args.server, label_map, args.protocol, args.model_name, args.signature, instance_map)
+                contract = json.load(f)
+        if args.six_panel:
+            image = translate(args.server, *read_six_panel(args.six_panel, contract), args.protocol, args.model_name)
+        elif args.input_image or args.semantic:
+            if not (args.input_image and args.semantic and args.label):
+                raise ValueError("a cross-view request needs --input_image, --semantic and --label (or --six_panel)")
+            image = translate(args.server, read_rgb(args.input_image), read_rgb(args.semantic),
+                              read_label_png(args.label), args.protocol, args.model_name)
+        elif args.label:
+            label_map = read_label_png(args.label, contract.get("palette"))
+            instance_map = read_label_png(args.instance) if args.instance else None
+            image = generate(args.server, label_map, args.protocol, args.model_name, args.signature, instance_map)
+        else:
+            raise ValueError("pass --label (label map -> image), or --input_image/--semantic/--label or "
+                             "--six_panel (cross-view)")
     except (ValueError, OSError, ServingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

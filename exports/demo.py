@@ -51,8 +51,14 @@ class Painter:
     def __init__(self, export_dir: str):
         import tensorflow as tf
 
+        from exports.export_saved_model import ExportError
+
         self.path = latest_version_dir(export_dir)
         self.contract = read_contract(self.path)
+        if self.contract.get("task", "synthesis") != "synthesis":
+            raise ExportError(f"--export_dir={export_dir!r} is a {self.contract['task']} export; the demo paints label "
+                              "maps for synthesis exports (send cross-view requests with python -m exports.client "
+                              "--six_panel FILE)")
         self.debug = tf.saved_model.load(self.path).signatures["generate_debug"]
 
     def generate(self, label_map: np.ndarray) -> dict:

@@ -3,7 +3,8 @@
     python -m exports.export_saved_model --model_dir runs/synthetic-lggan-sau --export_dir exported/lggan
 
 writes exported/lggan/<version>/ (version = the checkpoint step, else the next free integer: the layout
-`tensorflow_model_server --model_base_path` watches) with the signatures of exports/serving.py,
+`tensorflow_model_server --model_base_path` watches) with the signatures of exports/serving.py (label map -> image
+for synthesis runs; input view + target semantic map + target class ids -> target view for cross-view runs),
 assets/classes.json (class names, palette, sizes) and assets.extra/tf_serving_warmup_requests. The version is
 written to <export_dir>/.tmp-<version> and renamed when complete, so an interrupted export leaves no version
 directory behind (TF Serving ignores non-integer folder names).
@@ -15,8 +16,6 @@ import json
 import os
 import shutil
 import sys
-
-import numpy as np
 
 CLASSES_ASSET = os.path.join("assets", "classes.json")
 WARMUP_ASSET = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -48,22 +47,13 @@ def write_assets(path: str, contract) -> None:
 
 
 def write_warmup_requests(path: str, contract, model_name: str) -> None:
-    """assets.extra/tf_serving_warmup_requests: one PredictionLog (serving_default on an all-zero label map)."""
-    import tensorflow as tf
+    """assets.extra/tf_serving_warmup_requests: one PredictionLog for serving_default on all-zero / void inputs
+    (encoded with core TF only: exports/warmup.py)."""
+    from exports.serving import ENDPOINT_SETS
+    from exports.warmup import encode_predict_log, write_warmup_file
 
-    try:
-        from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
-    except ImportError as err:
-        raise ExportError("the TF Serving warm-up file needs tensorflow-serving-api: "
-                          "pip install tensorflow-serving-api==2.21.0 (or pip install -e '.[serving]')") from err
-    labels = np.zeros([contract.batch_size or 1, contract.height, contract.width], np.int32)
-    request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model_name,
-                                                                        signature_name="serving_default"))
-    request.inputs["label_map"].CopyFrom(tf.make_tensor_proto(labels))
-    record = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
-    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
-    with tf.io.TFRecordWriter(os.path.join(path, WARMUP_ASSET)) as writer:
-        writer.write(record.SerializeToString())
+    inputs = ENDPOINT_SETS[contract.task].warmup_inputs(contract)
+    write_warmup_file(path, [encode_predict_log(model_name, "serving_default", inputs)], WARMUP_ASSET)
 
 
 def _replace_dir(tmp: str, final: str) -> None:
@@ -100,8 +90,6 @@ def export_run(model_dir: str, export_dir: str, checkpoint: str | None = None, c
         run = load_run(model_dir, checkpoint)
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    if run.config.task != "synthesis":
-        raise ExportError(f"--model_dir={model_dir!r} is a {run.config.task!r} run; only synthesis runs export for now")
     return export_generator(run.generator, run.plan.spec, run.plan.height, run.plan.width, export_dir,
                             step=run.step, batch_size=batch_size, version=version, overwrite=overwrite,
                             model_name=model_name)
@@ -110,11 +98,12 @@ def export_run(model_dir: str, export_dir: str, checkpoint: str | None = None, c
 def export_generator(generator, spec, height: int, width: int, export_dir: str, step: int | None = None,
                      batch_size: int | None = None, version: int = 0, overwrite: bool = False,
                      model_name: str = "lggan") -> str:
-    """Write `export_dir/<version>/` for a built generator (atomically: .tmp-<version>, then rename)."""
+    """Write `export_dir/<version>/` for a built generator (atomically: .tmp-<version>, then rename); the
+    signatures are those of the spec's task (exports/serving.py)."""
     from exports.serving import ServingContract, build_archive
 
     version = choose_version(export_dir, step, version, overwrite)
-    contract = ServingContract.from_spec(spec, height, width, batch_size)
+    contract = ServingContract.from_spec(spec, height, width, batch_size, task=spec.task)
     final = os.path.join(export_dir, str(version))
     tmp = os.path.join(export_dir, f".tmp-{version}")
     os.makedirs(export_dir, exist_ok=True)

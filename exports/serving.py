@@ -11,9 +11,14 @@ Signatures (B = the export's batch size, or any when dynamic; H, W = the trainin
   generate_png:             label_png_bytes string [] or [B] (8-bit grayscale PNG of class ids) -> image_png_bytes
   generate_debug:           label_map -> image, image_global, image_local (uint8), weight_map float32 [B,H,W,2]
                             (the last two when the model has a local branch / weight map; paper Fig. 2)
+Cross-view runs (task 'cross_view', paper §3.3) export instead (C = label_nc = 6 merged classes):
+  serving_default:          input_image uint8 [B,H,W,3] (I_a), semantic uint8 [B,H,W,3] (target colour map S_g),
+                            label_map int32 [B,H,W] (target class ids 0..C-1, C = void) -> image uint8 [B,H,W,3]
+  generate_debug:           the same inputs -> image, image_global, image_local (uint8), weight_map float32 [B,H,W,2]
+The generator reads concat(I_a, S_g) / 127.5 - 1 and the masks one_hot(label_map) (void: all zero), as in training.
 Inputs are declared with unknown rank so that every check runs inside the graph and fails with InvalidArgument and
 a message saying what was expected (rank, size, label range). The generator runs with training=False.
-Endpoints are grouped per task (ENDPOINT_SETS) so a cross-view set (input_image + label_map -> image) can be added.
+Endpoints are grouped per task (ENDPOINT_SETS); each set also gives the inputs of its warm-up request.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from datasets.transforms import semantic_from_labels
@@ -63,15 +69,27 @@ class ServingContract:
         return _check_shape(x, [self.batch_size, self.height, self.width],
                             f"{name}: expected int32 [{self.batch_dims}, {self.height}, {self.width}]")
 
+    @property
+    def label_values(self) -> int:
+        """Accepted ids: [0, label_values) = the class ids, + the dontcare id label_nc when the dataset has one, or
+        (cross-view) + the void id label_nc: pixels of no class, whose masks are all zero as in training."""
+        return self.onehot_nc + int(self.task == "cross_view")
+
     def check_labels(self, label_map, name: str = "label_map"):
-        """Assert a label map is in [0, onehot_nc): class ids (+ the dontcare id label_nc when the dataset has one)."""
+        """Assert a label map is int [B,H,W] in [0, label_values)."""
         label_map = self.check_map(label_map, name)
-        dontcare = f" + dontcare id {self.label_nc}" if self.contain_dontcare else ""
-        valid = tf.logical_and(tf.reduce_min(label_map) >= 0, tf.reduce_max(label_map) < self.onehot_nc)
+        extra = "+ dontcare" if self.contain_dontcare else "+ void" if self.task == "cross_view" else ""
+        extra = f" {extra} id {self.label_nc}" if extra else ""
+        valid = tf.logical_and(tf.reduce_min(label_map) >= 0, tf.reduce_max(label_map) < self.label_values)
         check = tf.debugging.Assert(valid, [
-            f"{name}: class ids must be in [0, {self.onehot_nc}) (label_nc={self.label_nc}{dontcare}, "
+            f"{name}: class ids must be in [0, {self.label_values}) (label_nc={self.label_nc}{extra}, "
             f"{self.dataset}); got min, max:", tf.reduce_min(label_map), tf.reduce_max(label_map)])
         return _checked(label_map, check)
+
+    def check_image(self, image, name: str):
+        """Assert an image is [B,H,W,3] (its uint8 dtype is the signature's); returns it with a static shape."""
+        return _check_shape(image, [self.batch_size, self.height, self.width, 3],
+                            f"{name}: expected uint8 RGB [{self.batch_dims}, {self.height}, {self.width}, 3]")
 
     def check_onehot(self, onehot):
         return _check_shape(onehot, [self.batch_size, self.height, self.width, self.semantic_nc],
@@ -103,6 +121,20 @@ def to_uint8(image):
     return tf.cast(tf.clip_by_value(tf.round((tf.cast(image, tf.float32) + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
+def served_outputs(out: dict) -> dict:
+    """The generator outputs an endpoint may return (I_C, I_G, I_L, W), as float32."""
+    keep = ("image", "image_global", "image_local", "weight_map")
+    return {k: tf.cast(out[k], tf.float32) for k in keep if k in out}
+
+
+def debug_outputs(out: dict) -> dict:
+    """I_C, I_G, I_L as uint8 and the float weight map W (paper Fig. 2), those the generator has."""
+    result = {k: to_uint8(out[k]) for k in ("image", "image_global", "image_local") if k in out}
+    if "weight_map" in out:
+        result["weight_map"] = out["weight_map"]
+    return result
+
+
 def _spec_view(contract: ServingContract):
     """The fields of a dataset spec that `semantic_from_labels` reads."""
     return dataclasses.make_dataclass("ContractSpec", ["use_instance", "onehot_nc", "semantic_nc"])(
@@ -120,9 +152,7 @@ class SynthesisEndpoints:
         self.generate = tf.function(self._generate, input_signature=[seg_spec], autograph=False)
 
     def _generate(self, seg):
-        out = self.generator(seg, training=False)
-        keep = ("image", "image_global", "image_local", "weight_map")
-        return {k: tf.cast(out[k], tf.float32) for k in keep if k in out}
+        return served_outputs(self.generator(seg, training=False))
 
     def semantic(self, label_map, instance_map=None):
         c = self.contract
@@ -141,11 +171,7 @@ class SynthesisEndpoints:
         return {"image": to_uint8(self.generate(self.contract.check_onehot(onehot))["image"])}
 
     def generate_debug(self, label_map):
-        out = self.generate(self.semantic(label_map))
-        result = {k: to_uint8(out[k]) for k in ("image", "image_global", "image_local") if k in out}
-        if "weight_map" in out:
-            result["weight_map"] = out["weight_map"]
-        return result
+        return debug_outputs(self.generate(self.semantic(label_map)))
 
     def generate_png(self, label_png_bytes):
         c = self.contract
@@ -167,6 +193,11 @@ class SynthesisEndpoints:
         encoded = tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
         return {"image_png_bytes": tf.reshape(encoded, tf.shape(pngs))}
 
+    @staticmethod
+    def warmup_inputs(contract: ServingContract) -> dict:
+        """serving_default inputs of the warm-up request: an all-zero label map."""
+        return {"label_map": np.zeros([contract.batch_size or 1, contract.height, contract.width], np.int32)}
+
     def endpoints(self):
         """[(name, fn, input_signature)] in registration order (serving_default first)."""
         c = self.contract
@@ -181,7 +212,48 @@ class SynthesisEndpoints:
         return items
 
 
-ENDPOINT_SETS = {"synthesis": SynthesisEndpoints}
+class CrossViewEndpoints:
+    """(input view I_a, target semantic map S_g, target class ids) -> target view of a cross-view generator."""
+
+    def __init__(self, generator, contract: ServingContract):
+        self.generator, self.contract = generator, contract
+        c = contract
+        inputs_spec = tf.TensorSpec([c.batch_size, c.height, c.width, 6], tf.float32)  # concat(I_a, S_g)
+        masks_spec = tf.TensorSpec([c.batch_size, c.height, c.width, c.label_nc], tf.float32)
+        self.generate = tf.function(self._generate, input_signature=[inputs_spec, masks_spec], autograph=False)
+
+    def _generate(self, inputs, masks):
+        return served_outputs(self.generator(inputs, masks, training=False))
+
+    def condition(self, input_image, semantic, label_map):
+        """Checked uint8 views and ids -> (concat(I_a, S_g) in [-1, 1] [B,H,W,6], masks [B,H,W,C]), as training."""
+        c = self.contract
+        views = [tf.cast(c.check_image(x, name), tf.float32) / 127.5 - 1.0
+                 for x, name in ((input_image, "input_image"), (semantic, "semantic"))]
+        masks = tf.one_hot(c.check_labels(label_map), c.label_nc, dtype=tf.float32)  # void id C -> all zero
+        return tf.concat(views, -1), masks
+
+    def serving_default(self, input_image, semantic, label_map):
+        return {"image": to_uint8(self.generate(*self.condition(input_image, semantic, label_map))["image"])}
+
+    def generate_debug(self, input_image, semantic, label_map):
+        return debug_outputs(self.generate(*self.condition(input_image, semantic, label_map)))
+
+    @staticmethod
+    def warmup_inputs(contract: ServingContract) -> dict:
+        """serving_default inputs of the warm-up request: black views, all-void labels."""
+        b, h, w = contract.batch_size or 1, contract.height, contract.width
+        return {"input_image": np.zeros([b, h, w, 3], np.uint8), "semantic": np.zeros([b, h, w, 3], np.uint8),
+                "label_map": np.full([b, h, w], contract.label_nc, np.int32)}
+
+    def endpoints(self):
+        signature = [tf.TensorSpec(None, tf.uint8, name="input_image"), tf.TensorSpec(None, tf.uint8, name="semantic"),
+                     tf.TensorSpec(None, tf.int32, name="label_map")]
+        return [("serving_default", self.serving_default, signature),
+                ("generate_debug", self.generate_debug, signature)]
+
+
+ENDPOINT_SETS = {"synthesis": SynthesisEndpoints, "cross_view": CrossViewEndpoints}
 
 
 def build_archive(generator, contract: ServingContract):
@@ -197,4 +269,4 @@ def build_archive(generator, contract: ServingContract):
     return archive
 
 
-__all__ = ["ENDPOINT_SETS", "ServingContract", "SynthesisEndpoints", "build_archive", "to_uint8"]
+__all__ = ["CrossViewEndpoints", "ENDPOINT_SETS", "ServingContract", "SynthesisEndpoints", "build_archive", "to_uint8"]

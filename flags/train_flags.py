@@ -54,6 +54,8 @@ HELP = {
                      "guided average pooling'); official = mean over the whole image, zeros included.",
     "cross_view_classifier": "Cross-view only: add the classification module (Eq. (6), weight --lambda_class); the "
                              "official cross-view code has none.",
+    "mask_class_images": "LGGAN: keep each class image U_i only inside its mask M_i (default); off = the official code, "
+                         "where U_i is tanh(conv) everywhere (converted official checkpoints set it off).",
     "vgg_weights": "VGG19 weights: imagenet (download), a local .h5 path, or none (random; only with weight 0).",
     "mixed_precision": "auto = mixed_bfloat16 on bf16-capable hardware (AVX512_BF16/AMX CPU, GPU cc>=8), else "
                        "float32. mixed_float16 uses loss scaling.",

@@ -76,6 +76,7 @@ class TrainConfig:
     weight_map_head: str = "paper"
     class_pooling: str = "paper"
     cross_view_classifier: bool = False
+    mask_class_images: bool = True
     vgg_weights: str = "none"
     mixed_precision: str = "auto"
     jit_compile: bool = False

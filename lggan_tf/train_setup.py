@@ -122,6 +122,8 @@ def resolve_run(config: TrainConfig, count: bool = True) -> RunPlan:
             facts["local_rest_from"] = spec.local_rest_from
         if config.model == "gaugan" and config.use_vae:
             facts["use_vae"] = True
+    if config.model == "lggan" and not config.mask_class_images:  # the official unmasked class images
+        facts["mask_class_images"] = False
     data_h, data_w = (h, w) if overrides else (None, None)
     n = count_examples(spec, config.data_dir, config.num_examples, data_h, data_w) if count else 0
     steps_per_epoch = max(1, n // config.batch_size) if count else 0

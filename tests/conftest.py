@@ -48,3 +48,33 @@ def tiny_segmenter(tmp_path_factory):
     segmenter.train_segmenter(str(out), "synthetic", steps=3, batch_size=2, height=32, width=32, model_width=4,
                               log_every=1)
     return out
+
+
+# 64x64 cross-view LGGAN on the Dayton samples (ngf 4, ndf 8), batch 2, 4 samples = 2 steps per epoch, 0 + 2 epochs.
+DAYTON_RUN = dict(dataset="dayton", height=64, width=64, ngf=4, ndf=8, batch_size=2, num_examples=4, niter=0,
+                  niter_decay=2, train_steps=3, mixed_precision="float32", deterministic=True, lambda_vgg=0.0,
+                  vgg_weights="none", log_every_steps=1, summary_every_steps=2, save_every_steps=2,
+                  num_sample_images=2)
+
+
+@pytest.fixture(scope="session")
+def dayton_data(shared_data, tmp_path_factory):
+    """A Dayton folder (train/, test/) of symlinks to the shared samples."""
+    data = tmp_path_factory.mktemp("dayton") / "dayton"
+    for split in ("train", "test"):
+        (data / split).mkdir(parents=True)
+        for f in sorted((shared_data / "dayton_samples" / split).iterdir()):
+            os.symlink(f, data / split / f.name)
+    return data
+
+
+@pytest.fixture(scope="session")
+def dayton_run(dayton_data, tmp_path_factory):
+    """A 3-step cross-view run (DAYTON_RUN; checkpoints 2 and 3) trained in-process once per session, for the
+    cross-view trainer and export tests: {"model_dir", "result", "config"}."""
+    from lggan_tf import trainer
+    from lggan_tf.train_config import TrainConfig
+
+    model_dir = tmp_path_factory.mktemp("cv_run") / "straight"
+    config = TrainConfig.cross_view(**DAYTON_RUN, data_dir=str(dayton_data), model_dir=str(model_dir))
+    return {"model_dir": model_dir, "result": trainer.train(config, log=lambda _: None), "config": config}

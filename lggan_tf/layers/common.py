@@ -139,36 +139,95 @@ class Conv(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 
+def same_size_transpose_padding(kernel_size: int, strides: int) -> tuple[int, int]:
+    """PyTorch (padding, output_padding) that make ConvTranspose2d(k, s) map H to s*H: 2p - op = k - s.
+
+    k=3, s=2 -> (1, 1), the official LGGAN G_l / G_w / cross-view shape; k=s -> (0, 0), Table 12's deconv;
+    k=4, s=2 -> (1, 0), pix2pix's.
+    """
+    padding = max(-(-(kernel_size - strides) // 2), 0)
+    return padding, 2 * padding - (kernel_size - strides)
+
+
+def conv_transpose_torch(x, kernel, strides: int, padding: int, output_padding: int, method: str = "auto"):
+    """PyTorch `conv_transpose2d` on NHWC: input pixel i adds its k taps to output pixels s*i - p + a.
+
+    x: [B, H, W, Cin]; kernel: [k, k, Cout, Cin] (PyTorch weight [Cin, Cout, k, k] transposed (2, 3, 1, 0)).
+    Returns [B, (H-1)s - 2p + k + op, (W-1)s - 2p + k + op, Cout]. Two exact methods:
+    - 'explicit': `conv2d_transpose` with the padding list [p, p - op] (needs op <= p). As fast as 'SAME' in fp32,
+      but 7x slower in bf16 on CPU (off the oneDNN path; measured in bench/conv_transpose.py).
+    - 'window': VALID `conv2d_transpose` to the full (H-1)s + k map, then the window at p (zero rows appended
+      when op > p). As fast as 'SAME' in bf16; the strided window costs 40-50% in fp32.
+    'auto' takes 'explicit' for float32 inputs when op <= p, otherwise 'window'.
+    """
+    b, h, w = tf.shape(x)[0], int(x.shape[1]), int(x.shape[2])
+    k, cout = int(kernel.shape[0]), int(kernel.shape[2])
+    out_h, out_w = ((n - 1) * strides - 2 * padding + k + output_padding for n in (h, w))
+    if method == "auto":
+        method = "explicit" if x.dtype == tf.float32 and output_padding <= padding else "window"
+    if method == "explicit":
+        end = padding - output_padding
+        return tf.nn.conv2d_transpose(x, kernel, tf.stack([b, out_h, out_w, cout]), strides,
+                                      [[0, 0], [padding, end], [padding, end], [0, 0]])
+    full_h, full_w = (h - 1) * strides + k, (w - 1) * strides + k
+    y = tf.nn.conv2d_transpose(x, kernel, tf.stack([b, full_h, full_w, cout]), strides, "VALID")
+    y = y[:, padding:padding + out_h, padding:padding + out_w, :]
+    extra_h, extra_w = max(padding + out_h - full_h, 0), max(padding + out_w - full_w, 0)
+    return tf.pad(y, [[0, 0], [0, extra_h], [0, extra_w], [0, 0]]) if extra_h or extra_w else y
+
+
 @register
 class ConvTranspose(keras.layers.Layer):
-    """`ConvTranspose2d(k=3, s=2, p=1, output_padding=1)`: [B, H, W, Cin] -> [B, 2H, 2W, filters].
+    """Exactly PyTorch `ConvTranspose2d(k, stride s, padding p, output_padding op)`, NHWC.
 
-    Implemented with Keras 'same' padding, which gives the same output size; the pixel phase may differ by one from
-    PyTorch, which matters only when porting weights (lggan_official_code.md §7).
+    Input pixel i adds its k taps to output pixels s*i - p + a (a = 0..k-1), and the output has
+    (H - 1) s - 2p + k + op rows (likewise columns); see `conv_transpose_torch` for the two exact ways this is
+    computed (a padding list in fp32, a window of the VALID map in bf16). Keras 'same' padding puts the taps at
+    s*i + a, one pixel off PyTorch for k=3, s=2 (docs/fidelity.md row 12).
+
+    The kernel [k, k, filters, Cin] and bias live in the Keras `Conv2DTranspose` sublayer `deconv`, which is only a
+    variable holder: the variable paths are those of earlier checkpoints.
+
+    Args: padding / output_padding None mean `same_size_transpose_padding(k, s)` (output s*H).
+    Shapes: [B, H, W, Cin] -> [B, (H-1)s - 2p + k + op, (W-1)s - 2p + k + op, filters].
     """
 
-    def __init__(self, filters, kernel_size=3, strides=2, use_bias=True, kernel_initializer=None, **kwargs):
+    def __init__(self, filters, kernel_size=3, strides=2, padding=None, output_padding=None, use_bias=True,
+                 kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides = int(filters), int(kernel_size), int(strides)
+        default_p, default_op = same_size_transpose_padding(self.kernel_size, self.strides)
+        self.padding = default_p if padding is None else int(padding)
+        self.output_padding = default_op if output_padding is None else int(output_padding)
+        if self.padding < 0 or not 0 <= self.output_padding < self.strides:
+            raise ValueError(f"ConvTranspose needs padding >= 0 and 0 <= output_padding < strides ({self.strides}),"
+                             f" got padding={self.padding}, output_padding={self.output_padding}")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer or official_init())
-        self.deconv = keras.layers.Conv2DTranspose(self.filters, self.kernel_size, self.strides, padding="same",
+        self.deconv = keras.layers.Conv2DTranspose(self.filters, self.kernel_size, self.strides, padding="valid",
                                                    use_bias=self.use_bias,
                                                    kernel_initializer=self.kernel_initializer, name="deconv")
 
     def build(self, input_shape):
         self.deconv.build(input_shape)
 
+    def _out(self, n):
+        return None if n is None else (n - 1) * self.strides - 2 * self.padding + self.kernel_size + self.output_padding
+
     def call(self, x):
-        return self.deconv(x)
+        kernel = tf.cast(self.deconv.kernel, self.compute_dtype)
+        y = conv_transpose_torch(x, kernel, self.strides, self.padding, self.output_padding)
+        if self.use_bias:
+            y = tf.nn.bias_add(y, tf.cast(self.deconv.bias, self.compute_dtype))
+        return y
 
     def compute_output_shape(self, input_shape):
-        return self.deconv.compute_output_shape(input_shape)
+        return (input_shape[0], self._out(input_shape[1]), self._out(input_shape[2]), self.filters)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+                "strides": self.strides, "padding": self.padding, "output_padding": self.output_padding,
+                "use_bias": self.use_bias, "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 
 def nearest_resize_to(x, height: int, width: int):

@@ -44,20 +44,44 @@ def standardize(x, axes, eps=1e-5):
 
 @register
 class InstanceNorm(keras.layers.Layer):
-    """InstanceNorm2d(affine=False, eps=1e-5): per-sample, per-channel moments over H and W. [B,H,W,C] -> same."""
+    """InstanceNorm2d(affine=False, eps=1e-5): per-sample, per-channel moments over H and W. [B,H,W,C] -> same.
 
-    def __init__(self, epsilon=1e-5, **kwargs):
+    `track_running_stats=True` is PyTorch's InstanceNorm2d(track_running_stats=True) (the official cross-view D):
+    training normalises with the instance moments and updates `moving_mean` / `moving_variance` with the batch mean
+    of the per-instance mean and unbiased variance (momentum 0.1); inference normalises with the running statistics.
+    """
+
+    def __init__(self, epsilon=1e-5, track_running_stats=False, momentum=0.1, **kwargs):
         super().__init__(**kwargs)
-        self.epsilon = float(epsilon)
+        self.epsilon, self.track_running_stats, self.momentum = float(epsilon), bool(track_running_stats), float(momentum)
+
+    def build(self, input_shape):
+        if self.track_running_stats:
+            c = int(input_shape[-1])
+            self.moving_mean = self.add_weight(name="moving_mean", shape=(c,), initializer="zeros", trainable=False,
+                                               aggregation="mean", autocast=False)
+            self.moving_variance = self.add_weight(name="moving_variance", shape=(c,), initializer="ones",
+                                                   trainable=False, aggregation="mean", autocast=False)
 
     def call(self, x, training=None):
-        return standardize(x, axes=[1, 2], eps=self.epsilon)[0]
+        if self.track_running_stats and not training:
+            y = (tf.cast(x, tf.float32) - self.moving_mean) * tf.math.rsqrt(self.moving_variance + self.epsilon)
+            return tf.cast(y, x.dtype)
+        y, mean, var = standardize(x, axes=[1, 2], eps=self.epsilon)
+        if self.track_running_stats and not is_recomputing():
+            n = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
+            unbiased = var * n / tf.maximum(n - 1.0, 1.0)
+            m = self.momentum
+            self.moving_mean.assign((1.0 - m) * self.moving_mean + m * tf.reduce_mean(mean, axis=[0, 1, 2]))
+            self.moving_variance.assign((1.0 - m) * self.moving_variance + m * tf.reduce_mean(unbiased, axis=[0, 1, 2]))
+        return y
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon, "track_running_stats": self.track_running_stats,
+                "momentum": self.momentum}
 
 
 @register

@@ -36,11 +36,11 @@ class PatchDiscriminator(keras.layers.Layer):
     """
 
     def __init__(self, ndf=64, num_convs=5, padding=2, spectral=True, norm_bias=False, sigmoid=False,
-                 kernel_initializer=None, **kwargs):
+                 kernel_initializer=None, track_running_stats=False, **kwargs):
         super().__init__(**kwargs)
         self.ndf, self.num_convs, self.padding = int(ndf), int(num_convs), int(padding)
         self.spectral, self.norm_bias, self.sigmoid = bool(spectral), bool(norm_bias), bool(sigmoid)
-        self.kernel_initializer = kernel_initializer
+        self.kernel_initializer, self.track_running_stats = kernel_initializer, bool(track_running_stats)
         nf = self.ndf
         n_mid = self.num_convs - 2
         self.conv_0 = Conv(nf, 4, 2, self.padding, kernel_initializer=kernel_initializer, name="conv_0")
@@ -50,7 +50,7 @@ class PatchDiscriminator(keras.layers.Layer):
             setattr(self, f"conv_{n}", Conv(nf, 4, stride, self.padding, spectral=self.spectral,
                                             use_bias=self.norm_bias, kernel_initializer=kernel_initializer,
                                             name=f"conv_{n}"))
-            setattr(self, f"norm_{n}", InstanceNorm(name=f"norm_{n}"))
+            setattr(self, f"norm_{n}", InstanceNorm(track_running_stats=self.track_running_stats, name=f"norm_{n}"))
         self.conv_out = Conv(1, 4, 1, self.padding, kernel_initializer=kernel_initializer, name="conv_out")
 
     def build(self, input_shape):
@@ -59,13 +59,15 @@ class PatchDiscriminator(keras.layers.Layer):
             conv = getattr(self, f"conv_{n}")
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
+            if n > 0:
+                getattr(self, f"norm_{n}").build(shape)
         self.conv_out.build(shape)
 
     def call(self, x, training=None):
         feats = [tf.nn.leaky_relu(self.conv_0(x), 0.2)]
         for n in range(1, self.num_convs - 1):
             h = getattr(self, f"conv_{n}")(feats[-1], training=training)
-            feats.append(tf.nn.leaky_relu(getattr(self, f"norm_{n}")(h), 0.2))
+            feats.append(tf.nn.leaky_relu(getattr(self, f"norm_{n}")(h, training=training), 0.2))
         pred = self.conv_out(feats[-1])
         if self.sigmoid:
             pred = tf.sigmoid(pred)
@@ -74,7 +76,8 @@ class PatchDiscriminator(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "ndf": self.ndf, "num_convs": self.num_convs, "padding": self.padding,
                 "spectral": self.spectral, "norm_bias": self.norm_bias, "sigmoid": self.sigmoid,
-                "kernel_initializer": serialize_initializer(self.kernel_initializer)}
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "track_running_stats": self.track_running_stats}
 
 
 @register
@@ -112,6 +115,8 @@ class MultiscaleDiscriminator(keras.layers.Layer):
 
 
 def cross_view_discriminator(ndf=64, name="d"):
-    """Official cross-view `NLayerDiscriminator(6, 64, n_layers=3, IN, use_sigmoid=True)`: 2,767,809 parameters."""
+    """Official cross-view `NLayerDiscriminator(6, 64, n_layers=3, IN, use_sigmoid=True)`: 2,767,809 parameters.
+    Its InstanceNorms track running statistics (`--norm instance` = InstanceNorm2d(track_running_stats=True)): the
+    instance moments in training, the running ones in eval mode (what an official checkpoint's D computes)."""
     return PatchDiscriminator(ndf, num_convs=5, padding=1, spectral=False, norm_bias=True, sigmoid=True,
-                              kernel_initializer=normal_init(0.02), name=name)
+                              kernel_initializer=normal_init(0.02), track_running_stats=True, name=name)

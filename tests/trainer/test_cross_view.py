@@ -2,8 +2,6 @@
 flagfile's dry run, a 4-step run on the Dayton samples with an exact resume and its TensorBoard panels, and a step
 with logits (LSGAN) discriminators."""
 
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -66,25 +64,17 @@ def test_flagfile_dry_run(name):
 
 
 @pytest.fixture(scope="module")
-def dayton_runs(shared_data, tmp_path_factory):
-    """Run 'straight': 3 steps (4 samples = 2 steps per epoch, 0 + 2 epochs); 'resumed': from its ckpt-2 to 3."""
+def dayton_runs(dayton_run):
+    """Run 'straight': the session's 3-step Dayton run (4 samples = 2 steps per epoch, 0 + 2 epochs); 'resumed':
+    from its ckpt-2 to 3."""
     from lggan_tf import trainer
 
-    root = tmp_path_factory.mktemp("cv_runs")
-    data = root / "dayton"
-    for split in ("train", "test"):
-        (data / split).mkdir(parents=True)
-        for f in sorted((shared_data / "dayton_samples" / split).iterdir()):
-            os.symlink(f, data / split / f.name)
-    base = dict(dataset="dayton", data_dir=str(data), height=64, width=64, ngf=4, ndf=8, batch_size=2, num_examples=4,
-                niter=0, niter_decay=2, train_steps=3, mixed_precision="float32", deterministic=True,
-                lambda_vgg=0.0, vgg_weights="none",
-                log_every_steps=1, summary_every_steps=2, save_every_steps=2, num_sample_images=2)
-    straight, resumed = root / "straight", root / "resumed"
-    r1 = trainer.train(TrainConfig.cross_view(**base, model_dir=str(straight)), log=lambda _: None)
-    r2 = trainer.train(TrainConfig.cross_view(**base, model_dir=str(resumed),
-                                              resume=str(straight / "checkpoints" / "ckpt-2")), log=lambda _: None)
-    return {"straight": straight, "resumed": resumed, "results": (r1, r2)}
+    straight = dayton_run["model_dir"]
+    resumed = straight.parent / "resumed"
+    r2 = trainer.train(dayton_run["config"].replace(model_dir=str(resumed),
+                                                   resume=str(straight / "checkpoints" / "ckpt-2")),
+                       log=lambda _: None)
+    return {"straight": straight, "resumed": resumed, "results": (dayton_run["result"], r2)}
 
 
 def test_training_resumes_exactly_and_logs_the_panels(dayton_runs):
