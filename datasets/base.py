@@ -196,7 +196,7 @@ def tfrecord_shards(data_dir: str | None, split: str) -> list[str]:
 def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_size: int, training: bool, seed: int = 0,
                   deterministic: bool = False, input_context: tf.distribute.InputContext | None = None,
                   num_examples: int | None = None, height: int | None = None, width: int | None = None,
-                  cache: bool = False):
+                  cache: bool = False, scene_seed: int | None = None):
     """tf.data pipeline of (label, image, semantic, name) batches; see the module docstring for shapes.
 
     training: shuffle (seeded), repeat forever, random crop/flip, `drop_remainder=True`. Otherwise one ordered pass
@@ -206,6 +206,8 @@ def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_siz
     `shard(num_input_pipelines, input_pipeline_id)` for multi-worker input.
     height/width: override the output size (e.g. 64x128 for tests); the load size scales with it.
     cache: keep decoded, deterministically resized examples in memory (before crop/flip).
+    scene_seed: which scenes a generated (synthetic) dataset draws; None = `seed`. Training fixes it
+    (--synthetic_seed) so runs with different --seed see the same scenes, shuffled differently.
     Raises DatasetError on a missing/unpaired dataset (see datasets.checks.validate for content checks).
     """
     import tensorflow as tf
@@ -227,7 +229,8 @@ def build_dataset(spec: DatasetSpec, data_dir: str | None, split: str, batch_siz
         pipelines, pipeline_id = input_context.num_input_pipelines, input_context.input_pipeline_id
 
     if spec.layout_name in PROCEDURAL:
-        source, count, decode = _procedural_source(spec, split, seed, num_examples, geometry)
+        scenes = seed if scene_seed is None else scene_seed
+        source, count, decode = _procedural_source(spec, split, scenes, num_examples, geometry)
         source = source.shard(pipelines, pipeline_id)
     elif tfrecord_shards(data_dir, split):
         from datasets import make_tfrecords

@@ -7,13 +7,15 @@ import dataclasses
 
 from absl import flags
 
-from lggan_tf.train_config import CROSS_VIEW_DEFAULTS, GAN_MODES, MODELS, PRECISIONS, STRATEGIES, TASKS, TrainConfig
+from lggan_tf.train_config import (CLASS_POOLINGS, CROSS_VIEW_DEFAULTS, D_JUDGES, GAN_MODES, MODELS, PRECISIONS,
+                                   STRATEGIES, TASKS, WEIGHT_MAP_HEADS, TrainConfig)
 
 _DEFAULTS = TrainConfig()
 
 HELP = {
     "task": "synthesis (semantic image synthesis) or cross_view (Dayton / CVUSA / SVA; unset flags then take the "
-            "official cross-view values: dayton, convtranspose, Adam(2e-4, 0.5, 0.999), BCE, L1 100, TV 1e-6).",
+            "official cross-view values: dayton 256x256, ngf/ndf 64, batch 4, 20 + 15 epochs, convtranspose, "
+            "Adam(2e-4, 0.5, 0.999), BCE, L1 100, VGG 10 (imagenet weights), TV 1e-6, float32).",
     "dataset": "Dataset name (datasets.list_datasets()); 'synthetic' needs no files.",
     "data_dir": "Dataset root folder (not needed for synthetic).",
     "model_dir": "Run directory; default runs/<dataset>-<model>-<upsampler>. Re-running on it resumes.",
@@ -44,6 +46,12 @@ HELP = {
     "lambda_l1": "Image L1 weight (official scripts: 0).",
     "lambda_kld": "VAE KL weight (GauGAN --use_vae).",
     "lambda_tv": "Total-variation weight (official cross-view 1e-6).",
+    "d_judges": "What the discriminator judges: fused = I_C only (the paper's Eq. (9), (10)); all = I_C, I_G and I_L "
+                "(the official code). Without a local branch (ablation B1) I_C is I_G and is judged once.",
+    "weight_map_head": "End of G_w: paper = Conv1x1 -> InstanceNorm -> ReLU before the softmax (paper section 3.3); "
+                       "official = the bare 1x1 conv of the official code. Same parameters.",
+    "class_pooling": "Classification module pooling: paper = mean of each F_i over its class region ('semantic-"
+                     "guided average pooling'); official = mean over the whole image, zeros included.",
     "cross_view_classifier": "Cross-view only: add the classification module (Eq. (6), weight --lambda_class); the "
                              "official cross-view code has none.",
     "mask_class_images": "LGGAN: keep each class image U_i only inside its mask M_i (default); off = the official code, "
@@ -55,6 +63,8 @@ HELP = {
     "strategy": "auto = multi_worker with TF_CONFIG, mirrored with several GPUs, else one_device.",
     "logical_cpus": "Split the CPU into N logical devices (tests of the mirrored path without GPUs).",
     "seed": "Random seed (weights, data order, augmentation).",
+    "synthetic_seed": "Which scenes the built-in synthetic dataset draws (fixed, so runs with different --seed train "
+                      "on the same scenes).",
     "deterministic": "Deterministic ops and input order (bit-exact resume on CPU; slower).",
     "resume": "auto (latest checkpoint in model_dir), none (fresh; refuses a dir with checkpoints) or a checkpoint "
               "prefix.",
@@ -67,7 +77,8 @@ HELP = {
 }
 
 _ENUMS = {"task": TASKS, "model": MODELS, "mixed_precision": PRECISIONS, "strategy": STRATEGIES,
-          "gan_mode": GAN_MODES}
+          "gan_mode": GAN_MODES, "d_judges": D_JUDGES, "weight_map_head": WEIGHT_MAP_HEADS,
+          "class_pooling": CLASS_POOLINGS}
 
 
 def define_train_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:

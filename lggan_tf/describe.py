@@ -17,8 +17,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def model_facts(spec, height=None, width=None):
-    """Generator keyword arguments and the input shape [H, W, semantic_nc] from a dataset spec."""
-    facts = dict(semantic_nc=spec.semantic_nc, label_channels=spec.label_nc + int(spec.contain_dontcare),
+    """Generator keyword arguments and the input shape [H, W, semantic_nc] from a dataset spec.
+
+    label_channels (the class masks of the local branch): one sub-generator per semantic class (§3.3, Eq. (2)); the
+    don't-care label is not a class and gets none (COCO-Stuff: 182), except inside ADE20K's merged "rest" mask
+    (channels >= 51, as the official ADE20K code). docs/fidelity.md.
+    """
+    local_dontcare = spec.contain_dontcare and spec.local_rest_from is not None
+    facts = dict(semantic_nc=spec.semantic_nc, label_channels=spec.label_nc + int(local_dontcare),
                  crop_size=spec.crop_size, aspect_ratio=spec.aspect_ratio,
                  num_upsampling_layers=spec.num_upsampling_layers)
     h = height or int(round(spec.crop_size / spec.aspect_ratio))

@@ -24,6 +24,8 @@ import tensorflow as tf
 
 GAN_MODES = ("hinge", "ls", "original", "w")
 IMAGE_KEYS = ("image", "image_global", "image_local")
+# What D judges: 'fused' = I_C only (the paper's Eq. (9), (10)); 'all' = I_C, I_G and I_L (the official code).
+D_JUDGES = ("fused", "all")
 BCE_EPS = 1e-7  # probability clip for BCE on sigmoid outputs (Keras' epsilon)
 
 
@@ -234,6 +236,21 @@ def weighted_total(terms, weights: LossWeights):
     return tf.add_n([getattr(weights, TERM_WEIGHT[name]) * value for name, value in terms.items()])
 
 
+def distinct_image_keys(outputs) -> list:
+    """The distinct generated images among I_C, I_G, I_L. Without a local branch (ablation B1, Table 9) I_C *is*
+    I_G, so it is listed once (as `image`) and no loss counts it twice."""
+    keys = [k for k in IMAGE_KEYS if k in outputs]
+    return keys if "image_local" in outputs else [k for k in keys if k != "image_global"]
+
+
+def judged_keys(outputs, d_judges: str = "fused") -> list:
+    """The generator outputs the discriminator judges: 'fused' = I_C only (Eq. (9), (10)); 'all' = every distinct
+    image of I_C, I_G, I_L (the official code; B1 has one). docs/fidelity.md."""
+    if d_judges not in D_JUDGES:
+        raise ValueError(f"d_judges must be one of {D_JUDGES}, got {d_judges!r}")
+    return ["image"] if d_judges == "fused" else distinct_image_keys(outputs)
+
+
 def _fake_keys(outputs, d_fakes, name):
     keys = [k for k in IMAGE_KEYS if k in d_fakes]
     unknown = sorted(set(d_fakes) - set(IMAGE_KEYS))
@@ -242,11 +259,16 @@ def _fake_keys(outputs, d_fakes, name):
     missing = [k for k in keys if k not in outputs]
     if missing:
         raise ValueError(f"{name} has D outputs for {missing} but the generator outputs lack those images")
+    if "image" in keys and "image_global" in keys and "image_local" not in outputs:
+        raise ValueError(f"{name} judges `image` and `image_global`, but without a local branch (ablation B1) they are "
+                         "the same image; judge it once (losses.judged_keys)")
     return keys
 
 
-def _reconstruction_terms(outputs, real, masks, keys, weights, vgg):
-    """Terms shared by both tasks, summed over the fake images in `keys`: g_vgg, g_l1, g_tv, g_local_l1."""
+def _reconstruction_terms(outputs, real, masks, weights, vgg):
+    """Terms shared by both tasks, summed over the distinct fake images (I_C, I_G, I_L as the official code; I_C
+    once for B1): g_vgg, g_l1, g_tv, g_local_l1."""
+    keys = distinct_image_keys(outputs)
     terms = {}
     if weights.use_vgg:
         if vgg is None:
@@ -267,8 +289,9 @@ def _reconstruction_terms(outputs, real, masks, keys, weights, vgg):
 
 def generator_loss(outputs, real, masks, d_fakes, d_real, weights: LossWeights = LossWeights(), vgg=None,
                    gan_mode: str = "hinge"):
-    """SIS generator loss (official LGGAN SIS): GAN + feature matching + VGG on each fake image in `d_fakes`
-    (I_C, I_G, I_L: summed), local L1 (Eq. 3), class CE (Eq. 6), optional image L1 and VAE KL.
+    """SIS generator loss (official LGGAN SIS): GAN + feature matching on each fake image in `d_fakes` (see
+    `judged_keys`), VGG (and optional image L1) on each distinct image of I_C, I_G, I_L (summed), local L1 (Eq. 3),
+    class CE (Eq. 6), optional VAE KL.
 
     Args:
       outputs: generator dict (see module docstring).
@@ -290,7 +313,7 @@ def generator_loss(outputs, real, masks, d_fakes, d_real, weights: LossWeights =
             raise ValueError("feature matching needs d_real (D output on the real image); pass it or set "
                              "LossWeights.feat=0")
         terms["g_feat"] = tf.add_n([feature_matching_loss(d_fakes[k], d_real) for k in keys])
-    terms.update(_reconstruction_terms(outputs, real, masks, keys, weights, vgg))
+    terms.update(_reconstruction_terms(outputs, real, masks, weights, vgg))
     if weights.use_class_ce and "class_logits" in outputs:
         from lggan_tf.layers.classifier import per_example_class_cross_entropy  # noqa: PLC0415 (optional module)
 
@@ -317,9 +340,9 @@ def discriminator_loss(d_fakes, d_real, gan_mode: str = "hinge"):
 
 def cross_view_generator_loss(outputs, real, masks, d_image_fakes, d_semantic_fakes, weights: LossWeights | None = None,
                               vgg=None, sigmoid_outputs: bool = True):
-    """Cross-view generator loss (official CV/models/lggan_model.py), summed over the fake images x in I_C, I_G, I_L:
-    BCE(D_i(I_a, x), 1) + BCE(D_s(S_g, x), 1) (Eq. 9, 10, non-saturating), L1 100 * |x - I_g|, VGG 10, TV 1e-6,
-    plus local L1 100 * Eq. (3) over the class sub-images.
+    """Cross-view generator loss (official CV/models/lggan_model.py): BCE(D_i(I_a, x), 1) + BCE(D_s(S_g, x), 1)
+    (Eq. 9, 10, non-saturating) over the judged fakes x (`judged_keys`); L1 100 * |x - I_g|, VGG 10, TV 1e-6 over
+    each distinct image of I_C, I_G, I_L; plus local L1 100 * Eq. (3) over the class sub-images.
 
     Args:
       d_image_fakes / d_semantic_fakes: {image key: D_i / D_s output on that fake}, same keys.
@@ -337,7 +360,7 @@ def cross_view_generator_loss(outputs, real, masks, d_image_fakes, d_semantic_fa
         terms["g_gan_di"] = tf.add_n([gan_generator_loss(d_image_fakes[k], "original", sigmoid_outputs) for k in keys])
         terms["g_gan_ds"] = tf.add_n([gan_generator_loss(d_semantic_fakes[k], "original", sigmoid_outputs)
                                       for k in keys])
-    terms.update(_reconstruction_terms(outputs, real, masks, keys, weights, vgg))
+    terms.update(_reconstruction_terms(outputs, real, masks, weights, vgg))
     return weighted_total(terms, weights), terms
 
 

@@ -15,11 +15,20 @@ MODELS = ("gaugan", "lggan")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 GAN_MODES = ("hinge", "ls", "original", "w")
-# --task=cross_view: the official cross-view settings (CV/models/lggan_model.py) for every flag the user leaves unset
-# (flags/train_flags.py); `TrainConfig.cross_view()` gives the same in code.
-CROSS_VIEW_DEFAULTS = dict(dataset="dayton", upsampler="convtranspose", ttur=False, lr=2e-4, beta1=0.5, beta2=0.999,
-                           gan_mode="original", lambda_feat=0.0, lambda_l1=100.0, lambda_l1_local=100.0,
-                           lambda_tv=1e-6)
+D_JUDGES = ("fused", "all")  # lggan_tf.losses.D_JUDGES
+WEIGHT_MAP_HEADS = ("paper", "official")  # lggan_tf.models.lggan.WEIGHT_MAP_HEADS
+CLASS_POOLINGS = ("paper", "official")  # lggan_tf.layers.classifier.CLASS_POOLINGS
+# Where the paper and the official code disagree, the fields below default to the paper; a config written before
+# they existed trained the official behaviour, so `from_dict` reads a missing field as "official" / "all".
+PAPER_OR_OFFICIAL = {"d_judges": "all", "weight_map_head": "official", "class_pooling": "official"}
+# --task=cross_view: the official cross-view settings for every flag the user leaves unset (flags/train_flags.py);
+# `TrainConfig.cross_view()` gives the same in code. lggan_official_code.md §2.2-2.4: ngf/ndf 64, Adam(2e-4, 0.5,
+# 0.999), sigmoid D + BCE, L1 100 on each image and the class sub-images, VGG19 10, TV 1e-6; the Dayton 256 script
+# (train_dayton_a2g_256.sh): batch 4, 256x256 crops, 20 + 15 epochs, every training image.
+CROSS_VIEW_DEFAULTS = dict(dataset="dayton", upsampler="convtranspose", ngf=64, ndf=64, height=256, width=256,
+                           num_examples=0, batch_size=4, niter=20, niter_decay=15, ttur=False, lr=2e-4, beta1=0.5,
+                           beta2=0.999, gan_mode="original", lambda_feat=0.0, lambda_vgg=10.0, lambda_l1=100.0,
+                           lambda_l1_local=100.0, lambda_tv=1e-6, vgg_weights="imagenet", mixed_precision="float32")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +72,9 @@ class TrainConfig:
     lambda_l1: float = 0.0
     lambda_kld: float = 0.05
     lambda_tv: float = 0.0
+    d_judges: str = "fused"
+    weight_map_head: str = "paper"
+    class_pooling: str = "paper"
     cross_view_classifier: bool = False
     mask_class_images: bool = True
     vgg_weights: str = "none"
@@ -71,6 +83,7 @@ class TrainConfig:
     strategy: str = "auto"
     logical_cpus: int = 0
     seed: int = 0
+    synthetic_seed: int = 0
     deterministic: bool = False
     resume: str = "auto"
     log_every_steps: int = 20
@@ -85,7 +98,8 @@ class TrainConfig:
             raise ValueError(f"--{field}={getattr(self, field)!r}: expected {expected}")
 
         for field, choices in (("task", TASKS), ("model", MODELS), ("mixed_precision", PRECISIONS),
-                               ("strategy", STRATEGIES), ("gan_mode", GAN_MODES)):
+                               ("strategy", STRATEGIES), ("gan_mode", GAN_MODES), ("d_judges", D_JUDGES),
+                               ("weight_map_head", WEIGHT_MAP_HEADS), ("class_pooling", CLASS_POOLINGS)):
             if getattr(self, field) not in choices:
                 bad(field, f"one of {choices}")
         for field in ("ngf", "ndf", "spade_hidden", "batch_size", "log_every_steps", "summary_every_steps", "save_every_steps",
@@ -93,7 +107,7 @@ class TrainConfig:
             if getattr(self, field) < 1:
                 bad(field, "an integer >= 1")
         for field in ("crop_size", "height", "width", "num_examples", "train_steps", "epochs", "niter",
-                      "niter_decay", "logical_cpus", "num_sample_images", "inject_nan_at_step"):
+                      "niter_decay", "logical_cpus", "num_sample_images", "inject_nan_at_step", "synthetic_seed"):
             if getattr(self, field) < 0:
                 bad(field, "an integer >= 0 (0 = default)")
         if (self.height == 0) != (self.width == 0):
@@ -107,6 +121,11 @@ class TrainConfig:
             bad("beta1", f"betas in [0, 1) (got beta1={self.beta1}, beta2={self.beta2})")
         if self.train_steps == 0 and self.epochs == 0 and self.niter + self.niter_decay == 0:
             bad("train_steps", "a length: --train_steps, --epochs or --niter/--niter_decay > 0")
+        schedule = self.niter + self.niter_decay
+        if self.epochs > schedule > 0 and self.niter_decay > 0:
+            bad("epochs", f"at most niter + niter_decay = {self.niter} + {self.niter_decay} = {schedule} epochs (the "
+                          f"learning rate is 0 after epoch {schedule}); got {self.epochs} epochs. Raise --niter or "
+                          "--niter_decay, or lower --epochs")
         if self.ablation and self.model != "lggan":
             bad("ablation", "--model=lggan (the Table 9 ablations switch LGGAN branches)")
         if self.use_vae and self.model != "gaugan":
@@ -139,6 +158,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
+        values = {**PAPER_OR_OFFICIAL, **values}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"TrainConfig: unknown field(s) {unknown}; expected some of {sorted(known)}")

@@ -110,11 +110,14 @@ def resolve_run(config: TrainConfig, count: bool = True) -> RunPlan:
         if h % 4 or w % 4 or h != w:
             raise ValueError(f"training size {h}x{w} (--height/--width or --crop_size): cross-view panels are square "
                              "and both sides must be multiples of 4 (two stride-2 convs), e.g. 64 or 256")
-        facts = dict(num_classes=spec.label_nc, use_classifier=config.cross_view_classifier)
+        facts = dict(num_classes=spec.label_nc, use_classifier=config.cross_view_classifier,
+                     weight_map_head=config.weight_map_head, class_pooling=config.class_pooling)
     else:
         _check_size(h, w, spec.num_upsampling_layers)
         facts, _ = model_facts(spec, h, w)
         facts.update(crop_size=w, aspect_ratio=w / h, spade_hidden=config.spade_hidden)
+        if config.model == "lggan":
+            facts.update(weight_map_head=config.weight_map_head, class_pooling=config.class_pooling)
         if config.model == "lggan" and spec.local_rest_from is not None:
             facts["local_rest_from"] = spec.local_rest_from
         if config.model == "gaugan" and config.use_vae:
@@ -131,7 +134,20 @@ def resolve_run(config: TrainConfig, count: bool = True) -> RunPlan:
                            "size or add data")
     epochs = config.epochs or (config.niter + config.niter_decay)
     total = config.train_steps or epochs * steps_per_epoch
+    if count:
+        check_schedule(config, steps_per_epoch)
     return RunPlan(spec, h, w, data_h, data_w, facts, n, steps_per_epoch, total)
+
+
+def check_schedule(config: TrainConfig, steps_per_epoch: int) -> None:
+    """A --train_steps past the learning-rate schedule (niter + niter_decay epochs; the rate is 0 after it) is an
+    error, not silent steps at rate 0 (TrainConfig checks --epochs the same way). No limit when niter_decay = 0."""
+    end = (config.niter + config.niter_decay) * steps_per_epoch
+    if config.niter_decay > 0 and config.train_steps > end:
+        raise ValueError(f"--train_steps={config.train_steps} is past the end of the learning-rate schedule: "
+                         f"niter + niter_decay = {config.niter} + {config.niter_decay} epochs x {steps_per_epoch} "
+                         f"steps per epoch = {end} steps (the rate is 0 after step {end}); lower --train_steps to "
+                         f"at most {end}, or raise --niter / --niter_decay")
 
 
 def build_models(config: TrainConfig, run: RunPlan):

@@ -3,7 +3,8 @@
 Per replica: per-example losses [B] (lggan_tf.losses) averaged over the *global* batch with
 `tf.nn.compute_average_loss`, gradients applied with the replica-summing optimisers, scalars SUM-reduced across
 replicas (tf_keras_notes.md §4). The D step re-runs G (train mode, as the official code) and detaches the fakes.
-D sees every fake of the generator (I_C, I_G, I_L for LGGAN; Eq. (8)) and the real image in one batched call on
+D judges the fakes `losses.judged_keys` names (`d_judges`: 'fused' = I_C only, Eq. (9); 'all' = each distinct
+image of I_C, I_G, I_L, the official code; ablation B1's I_C = I_G once) and the real image in one batched call on
 concat(seg, image) (instance norm and the patch losses are per example, so batching changes nothing but speed;
 spectral norm then does one power iteration per step and network instead of one per fake).
 Cross-view (`CrossViewSteps`): the official order, one G forward, the D_i + D_s update, then the G update.
@@ -40,15 +41,18 @@ class GANSteps:
       weights: losses.LossWeights. vgg: VGGPerceptual or None. gan_mode: losses.GAN_MODES.
       global_batch: images per step over all replicas. use_vae: call G(seg, image) (GauGAN VAE).
       jit_compile: XLA-compile the replica steps. inject_nan_at_step: testing hook, > 0 adds NaN to the G loss
-        term `g_gan` at that (1-based) step.
+        term `g_gan` at that (1-based) step. d_judges: what D judges (losses.D_JUDGES; 'fused' = I_C, Eq. (9)).
 
     Batches: dicts with `label` int32 [b,H,W], `image` float32 [b,H,W,3], `semantic` float32 [b,H,W,S].
     g_step returns ({name: scalar}, {visual: per-replica tensor}); d_step returns {name: scalar}.
     """
 
     def __init__(self, strategy, generator, discriminator, g_optimizer, d_optimizer, weights, vgg=None,
-                 gan_mode="hinge", global_batch=1, use_vae=False, jit_compile=False, inject_nan_at_step=0):
+                 gan_mode="hinge", global_batch=1, use_vae=False, jit_compile=False, inject_nan_at_step=0,
+                 d_judges="fused"):
         self.strategy, self.generator, self.discriminator = strategy, generator, discriminator
+        losses.judged_keys({}, d_judges)  # raises on an unknown name
+        self.d_judges = d_judges
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.weights, self.vgg, self.gan_mode = weights, vgg, gan_mode
         self.global_batch, self.use_vae = int(global_batch), bool(use_vae)
@@ -81,7 +85,7 @@ class GANSteps:
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             outputs = self._generate(seg, real)
-            fakes = {k: outputs[k] for k in VISUAL_KEYS if k in outputs}
+            fakes = {k: outputs[k] for k in losses.judged_keys(outputs, self.d_judges)}
             d_fakes, d_real = self._discriminate(seg, fakes, real)
             _, terms = losses.generator_loss(outputs, real, outputs.get("class_masks"), d_fakes, d_real,
                                              self.weights, self.vgg, self.gan_mode)
@@ -95,7 +99,7 @@ class GANSteps:
         self.g_optimizer.apply(grads, variables)
         scalars = {"g_total": loss, **{name: self._average(value) for name, value in terms.items()}}
         visuals = {"label": batch["label"], "real": tf.cast(real, tf.float32),
-                   **{k: tf.cast(v, tf.float32) for k, v in fakes.items()}}
+                   **{k: tf.cast(outputs[k], tf.float32) for k in VISUAL_KEYS if k in outputs}}
         if "weight_map" in outputs:
             visuals["weight_map"] = tf.cast(outputs["weight_map"][..., 0], tf.float32)
         return scalars, visuals
@@ -103,7 +107,7 @@ class GANSteps:
     def _d_replica_step(self, batch):
         seg, real = batch["semantic"], batch["image"]
         outputs = self._generate(seg, real)
-        fakes = {k: tf.stop_gradient(outputs[k]) for k in VISUAL_KEYS if k in outputs}
+        fakes = {k: tf.stop_gradient(outputs[k]) for k in losses.judged_keys(outputs, self.d_judges)}
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             d_fakes, d_real = self._discriminate(seg, fakes, real)
@@ -150,8 +154,10 @@ class CrossViewSteps:
     """
 
     def __init__(self, strategy, generator, discriminator, g_optimizer, d_optimizer, weights, vgg=None,
-                 gan_mode="original", global_batch=1, jit_compile=False, inject_nan_at_step=0):
+                 gan_mode="original", global_batch=1, jit_compile=False, inject_nan_at_step=0, d_judges="fused"):
         self.strategy, self.generator, self.discriminator = strategy, generator, discriminator
+        losses.judged_keys({}, d_judges)  # raises on an unknown name
+        self.d_judges = d_judges
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.weights, self.vgg, self.gan_mode = weights, vgg, gan_mode
         self.sigmoid = gan_mode == "original"
@@ -199,7 +205,7 @@ class CrossViewSteps:
         with tf.GradientTape() as g_tape:
             outputs = self.generator(tf.concat([batch["input_image"], batch["semantic"]], -1), batch["masks"],
                                      training=True)
-            fakes = {k: outputs[k] for k in VISUAL_KEYS if k in outputs}
+            fakes = {k: outputs[k] for k in losses.judged_keys(outputs, self.d_judges)}
             with g_tape.stop_recording():  # D update on the detached fakes of this forward
                 with tf.GradientTape() as d_tape:
                     pairs = self._discriminate(batch, {k: tf.stop_gradient(v) for k, v in fakes.items()})
@@ -217,7 +223,7 @@ class CrossViewSteps:
         scalars = {"g_total": g_loss, "d_total": d_loss,
                    **{name: self._average(value) for name, value in {**terms, **d_terms}.items()}}
         visuals = {"input": batch["input_image"], "semantic": batch["semantic"], "real": batch["image"],
-                   **{k: tf.cast(v, tf.float32) for k, v in fakes.items()}}
+                   **{k: tf.cast(outputs[k], tf.float32) for k in VISUAL_KEYS if k in outputs}}
         if "weight_map" in outputs:
             visuals["weight_map"] = tf.cast(outputs["weight_map"][..., 0], tf.float32)
         return scalars, visuals

@@ -136,13 +136,14 @@ class _Trainer:
                                                     class_ce=c.lambda_class if c.cross_view_classifier else 0.0)
             self.steps = CrossViewSteps(self.strategy, self.generator, self.discriminator, self.g_opt, self.d_opt,
                                         weights, self.vgg, c.gan_mode, c.batch_size, c.jit_compile,
-                                        c.inject_nan_at_step)
+                                        c.inject_nan_at_step, c.d_judges)
         else:
             weights = losses.LossWeights(feat=c.lambda_feat, vgg=c.lambda_vgg, l1_local=c.lambda_l1_local,
                                          class_ce=c.lambda_class, l1_image=c.lambda_l1, kld=c.lambda_kld,
                                          tv=c.lambda_tv)
             self.steps = GANSteps(self.strategy, self.generator, self.discriminator, self.g_opt, self.d_opt, weights,
-                                  self.vgg, c.gan_mode, c.batch_size, c.use_vae, c.jit_compile, c.inject_nan_at_step)
+                                  self.vgg, c.gan_mode, c.batch_size, c.use_vae, c.jit_compile, c.inject_nan_at_step,
+                                  c.d_judges)
         self.summaries = Summaries(self.run_dir.tb_train, self.run_dir.samples, self.run.palette,
                                    min(c.num_sample_images, c.batch_size), enabled=self.chief)
         self.stats = StatsWriter(self.run_dir.stats if self.chief else None)
@@ -191,9 +192,9 @@ class _Trainer:
         from datasets import build_dataset
 
         c, run = self.config, self.run
-        seed = (c.seed * 1_000_003 + epoch) % (2 ** 31)
+        seed = (c.seed * 1_000_003 + epoch) % (2 ** 31)  # shuffling and augmentation; the scenes: synthetic_seed
         ds = build_dataset(run.spec, c.data_dir or None, "train", c.batch_size, training=True, seed=seed,
-                           deterministic=c.deterministic, input_context=input_context,
+                           scene_seed=c.synthetic_seed, deterministic=c.deterministic, input_context=input_context,
                            num_examples=run.num_examples, height=run.data_height, width=run.data_width)
         keys = ("input_image", "image", "semantic", "masks") if self.cross_view else ("label", "image", "semantic")
         ds = ds.map(lambda b: {k: b[k] for k in keys})

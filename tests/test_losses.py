@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from lggan_tf import losses
+from lggan_tf.layers import classifier
 from lggan_tf.losses import LossWeights
 
 B, H, W, N = 3, 16, 16, 4
@@ -142,7 +143,7 @@ def sis_batch(with_local=True):
     if with_local:
         outputs.update(image_local=rand(B, H, W, 3), class_images=rand(B, H, W, N, 3),
                        weight_map=rand(B, H, W, 2, lo=0, hi=1))
-    keys = [k for k in losses.IMAGE_KEYS if k in outputs]
+    keys = losses.judged_keys(outputs, "all")
     masks = (RNG.uniform(size=(B, H, W, N)) > 0.5).astype(np.float32)
     return outputs, rand(B, H, W, 3), masks, {k: d_output() for k in keys}, d_output()
 
@@ -181,10 +182,39 @@ def test_zero_weights_remove_terms_and_skip_their_work(monkeypatch):
 
 
 def test_global_only_ablation_drops_local_terms():
-    outputs, real, masks, d_fakes, d_real = sis_batch(with_local=False)
-    total, terms = losses.generator_loss(outputs, real, masks, d_fakes, d_real, LossWeights(vgg=0))
-    assert "g_local_l1" not in terms and "g_class" not in terms and set(d_fakes) == {"image", "image_global"}
-    np.testing.assert_allclose(total, terms["g_gan"] + 10 * terms["g_feat"] + 0.05 * terms["g_kld"], rtol=1e-5)
+    """B1 (Table 9): I_C is I_G, so every term counts that one image once, as B2-B5 count each of their images."""
+    outputs, real, masks, _, d_real = sis_batch(with_local=False)
+    outputs["image"] = outputs["image_global"]  # what the B1 generator returns
+    for d_judges in losses.D_JUDGES:
+        assert losses.judged_keys(outputs, d_judges) == ["image"]
+    d_fakes = {"image": d_output()}
+    vgg = SpyVGG()
+    total, terms = losses.generator_loss(outputs, real, masks, d_fakes, d_real, LossWeights(l1_image=1.0), vgg=vgg)
+    assert "g_local_l1" not in terms and "g_class" not in terms and vgg.calls == 1
+    pred = [s[-1] for s in d_fakes["image"]]
+    np.testing.assert_allclose(terms["g_gan"], np.mean([np_mean(-p) for p in pred], axis=0), rtol=1e-5)
+    fm = sum(np_mean(np.abs(f - r)) for fs, rs in zip(d_fakes["image"], d_real) for f, r in zip(fs[:-1], rs[:-1]))
+    np.testing.assert_allclose(terms["g_feat"], fm / 2, rtol=1e-5)
+    np.testing.assert_allclose(terms["g_l1"], np_mean(np.abs(outputs["image"] - real)), rtol=1e-5)
+    np.testing.assert_allclose(terms["g_vgg"], 3 * np_mean(np.abs(outputs["image"] - real)), rtol=1e-5)
+    np.testing.assert_allclose(total, terms["g_gan"] + 10 * terms["g_feat"] + 10 * terms["g_vgg"] + terms["g_l1"]
+                               + 0.05 * terms["g_kld"], rtol=1e-5)
+    with pytest.raises(ValueError, match="same image; judge it once"):
+        losses.generator_loss(outputs, real, masks, {"image": d_real, "image_global": d_real}, d_real,
+                              LossWeights(vgg=0))
+
+
+def test_d_judges_fused_is_eq9_and_all_is_the_official_three_images():
+    outputs, real, masks, d_fakes, d_real = sis_batch()
+    assert losses.judged_keys(outputs) == ["image"]  # default: the paper's Eq. (9) names only I_C
+    assert losses.judged_keys(outputs, "all") == ["image", "image_global", "image_local"]
+    with pytest.raises(ValueError, match="d_judges"):
+        losses.judged_keys(outputs, "both")
+    vgg = SpyVGG()
+    _, terms = losses.generator_loss(outputs, real, masks, {"image": d_fakes["image"]}, d_real,
+                                     LossWeights(class_ce=0), vgg=vgg)
+    assert vgg.calls == 3  # VGG stays on I_C, I_G and I_L (official; the paper is silent), only D's view changes
+    np.testing.assert_allclose(terms["g_gan"], losses.gan_generator_loss(d_fakes["image"]), rtol=1e-6)
 
 
 def test_generator_loss_rejects_missing_inputs_and_falls_back_to_class_masks():
@@ -200,7 +230,6 @@ def test_generator_loss_rejects_missing_inputs_and_falls_back_to_class_masks():
 
 
 def test_class_cross_entropy_term_uses_the_classifier_loss():
-    classifier = pytest.importorskip("lggan_tf.layers.classifier")
     outputs, real, masks, d_fakes, d_real = sis_batch()
     outputs.update(class_logits=rand(B, N, N, lo=-3, hi=3), class_valid=np.array([[1, 0, 1, 1]] * B, np.float32))
     total, terms = losses.generator_loss(outputs, real, masks, d_fakes, d_real, LossWeights(vgg=0, feat=0, kld=0))

@@ -58,3 +58,12 @@ def test_bad_training_size_names_the_flags(tmp_path):
     proc = run_train("--height=48", "--width=64", f"--model_dir={tmp_path / 'run'}")
     assert proc.returncode == 2
     assert "--height/--width" in proc.stderr and "multiples of 32" in proc.stderr
+
+
+def test_training_past_the_schedule_end_exits_2_before_building(tmp_path):
+    # 8 scenes / batch 2 = 4 steps per epoch; niter 2 + niter_decay 2 = 16 steps, the rate is 0 after that
+    proc = run_train("--train_steps=1000", "--num_examples=8", "--batch_size=2", f"--model_dir={tmp_path / 'run'}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (error,) = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert "--train_steps=1000" in error and "= 16 steps" in error and "niter + niter_decay = 2 + 2" in error
+    assert not (tmp_path / "run").exists()

@@ -2,8 +2,9 @@
 
 Each class-filtered feature map F_i = F * M_i is pooled to a C-vector and classified into N classes by one
 fully connected layer; the cross-entropy of row i against target i counts only for classes present in the sample
-(void classes are filtered, Eq. (6)). As the official SIS code, the "semantic-guided average pooling" is a plain mean
-over all H*W pixels, zeros included (lggan_official_code.md §1.4, §7.2), not a mean over the mask area.
+(void classes are filtered, Eq. (6)). The paper's "semantic-guided average pooling" (§3.3) averages F_i over its
+class region M_i (`pooling='paper'`, default); the official SIS code takes a plain mean over all H*W pixels, zeros
+included (`pooling='official'`; lggan_official_code.md §1.4, §7.2), which shrinks small classes' features towards 0.
 """
 
 from __future__ import annotations
@@ -20,11 +21,20 @@ def class_valid(masks, num_classes_classified=None):
     return tf.cast(tf.reduce_any(masks[..., :k] > 0, axis=[1, 2]), tf.float32)
 
 
-def pool_class_features(features, masks):
-    """pooled[b, i, :] = mean over all H*W pixels of F[b] * M[b, ..., i]. [B, H, W, C], [B, H, W, K] -> [B, K, C]."""
-    hw = int(features.shape[1]) * int(features.shape[2])
-    pooled = tf.einsum("bhwc,bhwk->bkc", features, tf.cast(masks, features.dtype))
-    return pooled / tf.cast(hw, features.dtype)
+CLASS_POOLINGS = ("paper", "official")
+
+
+def pool_class_features(features, masks, pooling="paper"):
+    """pooled[b, i, :] = sum_hw F[b] * M[b, ..., i] / area: area = |M_i| (at least 1) for 'paper' (the mean over the
+    class region), H*W for 'official' (zeros included). [B, H, W, C], [B, H, W, K] -> [B, K, C]."""
+    if pooling not in CLASS_POOLINGS:
+        raise ValueError(f"class pooling must be one of {CLASS_POOLINGS}, got {pooling!r}")
+    masks = tf.cast(masks, features.dtype)
+    pooled = tf.einsum("bhwc,bhwk->bkc", features, masks)
+    if pooling == "official":
+        return pooled / tf.cast(int(features.shape[1]) * int(features.shape[2]), features.dtype)
+    area = tf.maximum(tf.reduce_sum(tf.cast(masks, tf.float32), axis=[1, 2]), 1.0)  # [B, K], exact in float32
+    return pooled / tf.cast(area, features.dtype)[..., None]
 
 
 @register
@@ -35,15 +45,18 @@ class ClassFeatureClassifier(keras.layers.Layer):
       num_classes: N, the number of masks passed in.
       num_classes_classified: K <= N, classify only the first K masks (ADE20K: 51 of 52); None = N.
       kernel_initializer: None = official xavier_normal(gain 0.02) on the [C, K] kernel; bias starts at 0.
+      pooling: 'paper' (mean over each class region) or 'official' (mean over the whole image); see module doc.
 
     Call: `layer(features, masks)`, features [B, H, W, C], masks [B, H, W, N].
     Returns (logits [B, K, K] in the compute dtype, row i = prediction for F_i; valid [B, K] float32).
     Feed both to `class_cross_entropy` / `per_example_class_cross_entropy`.
     """
 
-    def __init__(self, num_classes, num_classes_classified=None, kernel_initializer=None, **kwargs):
+    def __init__(self, num_classes, num_classes_classified=None, kernel_initializer=None, pooling="paper", **kwargs):
         super().__init__(**kwargs)
-        self.num_classes = int(num_classes)
+        if pooling not in CLASS_POOLINGS:
+            raise ValueError(f"ClassFeatureClassifier: pooling must be one of {CLASS_POOLINGS}, got {pooling!r}")
+        self.num_classes, self.pooling = int(num_classes), pooling
         k = self.num_classes if num_classes_classified is None else int(num_classes_classified)
         if not 1 <= k <= self.num_classes:
             raise ValueError(f"ClassFeatureClassifier: num_classes_classified must be in [1, num_classes="
@@ -67,7 +80,7 @@ class ClassFeatureClassifier(keras.layers.Layer):
     def call(self, features, masks):
         k = self.num_classes_classified
         masks = masks[..., :k]
-        pooled = pool_class_features(tf.cast(features, self.compute_dtype), masks)  # [B, K, C]
+        pooled = pool_class_features(tf.cast(features, self.compute_dtype), masks, self.pooling)  # [B, K, C]
         return self.fc(pooled), class_valid(masks)
 
     def compute_output_shape(self, features_shape, masks_shape):
@@ -76,7 +89,7 @@ class ClassFeatureClassifier(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes,
-                "num_classes_classified": self.num_classes_classified,
+                "num_classes_classified": self.num_classes_classified, "pooling": self.pooling,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 

@@ -15,13 +15,14 @@ from lggan_tf.layers.recompute import is_recomputing
 
 
 def standardize(x, axes, eps=1e-5):
-    """Return ((x - mean) * rstd, mean, var) with moments over `axes`; computed in float32.
+    """Return ((x - mean) * rstd, mean, var) with moments over `axes`; computed in float32 (float64 for float64 x).
 
-    The gradient to x is exact (d/dx of the standardisation); mean and var are returned for running statistics
-    and carry no gradient.
+    The gradient to x is exact (d/dx of the standardisation, tests/layers/test_norm_gradient.py); mean and var are
+    returned for running statistics and carry no gradient.
     """
     out_dtype = x.dtype
-    x32 = tf.cast(x, tf.float32)
+    dtype = tf.float64 if x.dtype == tf.float64 else tf.float32
+    x32 = tf.cast(x, dtype)
     mean, var = tf.nn.moments(x32, axes=axes, keepdims=True)
     mean, var = tf.stop_gradient(mean), tf.stop_gradient(var)
 
@@ -31,7 +32,7 @@ def standardize(x, axes, eps=1e-5):
         y = (x_in - mean) * rstd
 
         def grad(dy):
-            dy = tf.cast(dy, tf.float32)
+            dy = tf.cast(dy, dtype)
             mean_dy = tf.reduce_mean(dy, axis=axes, keepdims=True)
             mean_dy_y = tf.reduce_mean(dy * y, axis=axes, keepdims=True)
             return rstd * (dy - mean_dy - y * mean_dy_y)
@@ -129,6 +130,8 @@ class BatchNorm(keras.layers.Layer):
             n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
         if is_recomputing():  # the gradient re-run must not count this batch twice
             return y
+        dtype = self.moving_mean.dtype
+        mean, var, n = tf.cast(mean, dtype), tf.cast(var, dtype), tf.cast(n, dtype)
         unbiased = var * n / tf.maximum(n - 1.0, 1.0)
         m = self.momentum
         self.moving_mean.assign((1.0 - m) * self.moving_mean + m * tf.stop_gradient(mean))

@@ -5,7 +5,8 @@ blocks--> f [B,H/4,W/4,256]
 f --G_l: 2 x2 ups to 64 ch--> F; U_i = tanh(Conv7x7_i(pad3(F * M_i))) (Eq. (2)); I_L = sum_i U_i (Eq. (4), official:
 no conv, no tanh) or Conv(concat U_i) (Eq. (5))
 f --G_g: 2 x2 ups, reflect-pad 7x7 conv -> 3, tanh--> I_G
-f --G_w: 2 x2 ups, 1x1 conv -> 2, channel softmax (Eq. (7))--> W;  I_C = W_l * I_L + W_g * I_G (Eq. (8))
+f --G_w: 2 x2 ups, 1x1 conv -> 2 (-> IN -> ReLU with weight_map_head='paper'), channel softmax (Eq. (7))--> W;
+I_C = W_l * I_L + W_g * I_G (Eq. (8))
 
 All three decoders read f (official; lggan_official_code.md §2.2). Init normal(0, 0.02), biases 0, affine-free IN.
 The official code's unused seventh ("void") branch is not built: 12,181,847 parameters (official 12,191,258 less
@@ -24,7 +25,7 @@ from lggan_tf.layers.class_conv import ClassConv, LocalFusionConv
 from lggan_tf.layers.classifier import ClassFeatureClassifier
 from lggan_tf.layers.common import Conv, normal_init, register
 from lggan_tf.models.discriminator import cross_view_discriminator
-from lggan_tf.models.lggan import local_and_fused_outputs
+from lggan_tf.models.lggan import WEIGHT_MAP_HEADS, local_and_fused_outputs
 
 OFFICIAL_UPSAMPLERS = ("convtranspose", "nearest")
 
@@ -38,14 +39,20 @@ class CrossViewGenerator(keras.layers.Layer):
     H and W must be multiples of 4. Switches as LGGANGenerator (ablations B1-B5 of Table 9): local_fusion
     'none' | 'sum' (official) | 'conv', use_classifier (off: the official cross-view code has none), use_weight_map
     (off: I_C = (I_L + I_G) / 2). mask_class_images: keep each U_i only inside M_i (docs/fidelity.md row 4).
+    weight_map_head / class_pooling: 'paper' (default) or 'official', as LGGANGenerator.
     """
 
     def __init__(self, num_classes=6, ngf=64, input_nc=6, num_resblocks=9, upsampler="convtranspose",
                  upsampler_options=None, local_fusion="sum", use_classifier=False, use_weight_map=True,
-                 class_conv_impl="partition", mask_class_images=True, **kwargs):
+                 class_conv_impl="partition", mask_class_images=True, weight_map_head="paper", class_pooling="paper",
+                 **kwargs):
         super().__init__(**kwargs)
         if local_fusion not in ("none", "sum", "conv"):
             raise ValueError(f"CrossViewGenerator: local_fusion must be 'none', 'sum' or 'conv', got {local_fusion!r}")
+        if weight_map_head not in WEIGHT_MAP_HEADS:
+            raise ValueError(f"CrossViewGenerator: weight_map_head must be one of {WEIGHT_MAP_HEADS}, got "
+                             f"{weight_map_head!r}")
+        self.weight_map_head, self.class_pooling = weight_map_head, class_pooling
         self.num_classes, self.ngf, self.input_nc = int(num_classes), int(ngf), int(input_nc)
         self.num_resblocks, self.upsampler = int(num_resblocks), upsampler
         self.upsampler_options = dict(upsampler_options or {})
@@ -74,7 +81,7 @@ class CrossViewGenerator(keras.layers.Layer):
                 self.local_fusion_conv = LocalFusionConv(kernel_initializer=normal_init(), name="local_fusion_conv")
             if self.use_classifier:
                 self.classifier = ClassFeatureClassifier(self.num_classes, kernel_initializer=normal_init(),
-                                                         name="classifier")
+                                                         pooling=class_pooling, name="classifier")
             if self.use_weight_map:
                 self.weight_up_0, self.weight_up_1 = up(2 * nf, "weight_up_0"), up(nf, "weight_up_1")
                 self.weight_conv = Conv(2, 1, kernel_initializer=normal_init(), name="weight_conv")
@@ -143,7 +150,8 @@ class CrossViewGenerator(keras.layers.Layer):
                 "num_resblocks": self.num_resblocks, "upsampler": self.upsampler,
                 "upsampler_options": self.upsampler_options, "local_fusion": self.local_fusion,
                 "use_classifier": self.use_classifier, "use_weight_map": self.use_weight_map,
-                "class_conv_impl": self.class_conv_impl, "mask_class_images": self.mask_class_images}
+                "class_conv_impl": self.class_conv_impl, "mask_class_images": self.mask_class_images,
+                "weight_map_head": self.weight_map_head, "class_pooling": self.class_pooling}
 
 
 @register

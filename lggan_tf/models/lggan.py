@@ -4,16 +4,20 @@ seg [B,H,W,S] --E--> x_enc [B,H/4,W/4,4nf], latent [B,sh,sw,16nf]
 latent --G_g (SPADE decoder)--> I_G
 x_enc --9 residual blocks, 2 x2 ups--> F [B,H,W,nf] --N class sub-generators on F*M_i (Eq. (2))--> U [B,H,W,N,3]
 U --sum (Eq. (4)) or conv (Eq. (5))--> I_L;  F, M --classification module (Eq. (6))--> class logits
-x_enc --G_w: 2 x2 ups, 1x1 conv, channel softmax (Eq. (7))--> W [B,H,W,2];  I_C = W_l * I_L + W_g * I_G (Eq. (8))
+x_enc --G_w: 2 x2 ups, 1x1 conv (-> IN -> ReLU, paper), channel softmax (Eq. (7))--> W [B,H,W,2];
+I_C = W_l * I_L + W_g * I_G (Eq. (8))
 
 Ablations (Table 9): B1 local_fusion='none'; B2 'sum'; B3 'conv'; B4 + use_classifier; B5 + use_weight_map
-(without the weight map I_C = (I_L + I_G) / 2). With upsampler='sau' every upsampling (decoder, G_l, G_w) is SAU:
-LGGAN++. The class masks are the one-hot label channels (the instance-edge channel excluded); `local_rest_from=K`
+(without the weight map I_C = (I_L + I_G) / 2). With upsampler='sau' the decoder's width-changing ups, G_l and G_w
+upsample with SAU: LGGAN++. The class masks are the one-hot label channels (the instance-edge channel excluded); `local_rest_from=K`
 merges channels >= K into one "rest" sub-generator (official ADE20K: 51 + rest, 51-way classifier).
 `mask_class_images` (default on) keeps each U_i only inside M_i, so an absent class contributes nothing; off is the
 official behaviour, where only the local L1 loss pushes U_i towards 0 outside its mask.
 `recompute` lists blocks whose activations are recomputed in the backward pass: decoder block names ("up_2", ...),
 "local" (the 9 residual blocks of G_l) and "branch_ups" (the x2 stages of G_l and G_w).
+Paper vs official code (docs/fidelity.md): `weight_map_head` 'paper' ends G_w in Conv1x1 -> InstanceNorm -> ReLU as
+§3.3 describes, 'official' in the bare 1x1 conv; `class_pooling` 'paper' averages each F_i over its class region,
+'official' over the whole image (lggan_tf.layers.classifier). Neither changes the parameter count.
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ from lggan_tf.layers.blocks import ResnetBlock, UpNormAct
 from lggan_tf.layers.class_conv import ClassConv, LocalFusionConv, fuse_sum
 from lggan_tf.layers.classifier import ClassFeatureClassifier
 from lggan_tf.layers.common import Conv, register
+from lggan_tf.layers.norms import standardize
 from lggan_tf.layers.recompute import recompute_grad
 from lggan_tf.models.encoders import SharedEncoder
 from lggan_tf.models.spade_decoder import SPADEDecoder, latent_size
+
+WEIGHT_MAP_HEADS = ("paper", "official")
 
 ABLATIONS = {
     "B1": dict(local_fusion="none", use_classifier=False, use_weight_map=False),
@@ -65,7 +72,10 @@ def local_and_fused_outputs(generator, features, masks, image_global, weight_log
     if generator.use_classifier:
         outputs["class_logits"], outputs["class_valid"] = generator.classifier(features, masks)
     if generator.use_weight_map:
-        weights = tf.nn.softmax(tf.cast(weight_logits(), tf.float32), axis=-1)  # Eq. (7)
+        logits = weight_logits()
+        if generator.weight_map_head == "paper":  # §3.3: G_w's last block is Conv1x1 -> InstanceNorm -> ReLU
+            logits = tf.nn.relu(standardize(logits, axes=[1, 2])[0])
+        weights = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)  # Eq. (7)
         weights = tf.cast(weights, image_local.dtype)
         outputs["weight_map"] = weights
         outputs["image"] = weights[..., 0:1] * image_local + weights[..., 1:2] * image_global  # Eq. (8)
@@ -84,10 +94,14 @@ class LGGANGenerator(keras.layers.Layer):
                  num_upsampling_layers="normal", ngf=64, norm="syncbatch", spade_hidden=128, upsampler="nearest",
                  branch_upsampler=None, upsampler_options=None, upsample_all=False, local_fusion="conv",
                  use_classifier=True, use_weight_map=True, local_rest_from=None, num_resblocks=9,
-                 class_conv_impl="partition", mask_class_images=True, recompute=(), **kwargs):
+                 class_conv_impl="partition", mask_class_images=True, recompute=(), weight_map_head="paper",
+                 class_pooling="paper", **kwargs):
         super().__init__(**kwargs)
         if local_fusion not in ("none", "sum", "conv"):
             raise ValueError(f"local_fusion must be 'none', 'sum' or 'conv', got {local_fusion!r}")
+        if weight_map_head not in WEIGHT_MAP_HEADS:
+            raise ValueError(f"weight_map_head must be one of {WEIGHT_MAP_HEADS}, got {weight_map_head!r}")
+        self.weight_map_head, self.class_pooling = weight_map_head, class_pooling
         self.semantic_nc, self.label_channels = int(semantic_nc), int(label_channels)
         self.crop_size, self.aspect_ratio = int(crop_size), float(aspect_ratio)
         self.num_upsampling_layers, self.ngf = num_upsampling_layers, int(ngf)
@@ -122,7 +136,7 @@ class LGGANGenerator(keras.layers.Layer):
             if self.use_classifier:
                 k = self.local_rest_from if self.num_local_classes != self.label_channels else None
                 self.classifier = ClassFeatureClassifier(self.num_local_classes, num_classes_classified=k,
-                                                         name="classifier")
+                                                         pooling=class_pooling, name="classifier")
             if self.use_weight_map:
                 self.weight_up_0 = UpNormAct(2 * nf, name="weight_up_0", **up_opts)
                 self.weight_up_1 = UpNormAct(nf, name="weight_up_1", **up_opts)
@@ -194,4 +208,5 @@ class LGGANGenerator(keras.layers.Layer):
                 "use_classifier": self.use_classifier, "use_weight_map": self.use_weight_map,
                 "local_rest_from": self.local_rest_from, "num_resblocks": self.num_resblocks,
                 "class_conv_impl": self.class_conv_impl, "mask_class_images": self.mask_class_images,
-                "recompute": list(self.recompute)}
+                "recompute": list(self.recompute), "weight_map_head": self.weight_map_head,
+                "class_pooling": self.class_pooling}

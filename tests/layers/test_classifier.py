@@ -32,16 +32,36 @@ def numpy_loss(logits, valid):
     return np.array(per), float(np.mean(per))
 
 
-def test_logits_and_valid_against_numpy():
+@pytest.mark.parametrize("pooling", ["paper", "official"])
+def test_logits_and_valid_against_numpy(pooling):
     features, masks = sample_inputs()
-    layer = ClassFeatureClassifier(N)
+    layer = ClassFeatureClassifier(N, pooling=pooling)
     logits, valid = layer(features, masks)
     assert logits.shape == (2, N, N) and valid.shape == (2, N)
     np.testing.assert_array_equal(valid, [[1, 0, 1, 1, 1], [1, 0, 0, 0, 1]])
-    pooled = np.einsum("bhwc,bhwn->bnc", features, masks) / (8 * 6)  # mean over all pixels, zeros included
+    pooled = np.zeros((2, N, 4), np.float32)
+    for b in range(2):
+        for i in range(N):
+            region = features[b][masks[b, ..., i] > 0]  # [pixels of class i, C]
+            if pooling == "paper" and len(region):  # "semantic-guided average pooling": the mean over M_i (§3.3)
+                pooled[b, i] = region.mean(0)
+            elif pooling == "official":  # AdaptiveAvgPool2d(1) of F * M_i: the sum over M_i / (H * W)
+                pooled[b, i] = region.sum(0) / (8 * 6)
     want = pooled @ layer.fc.kernel.numpy() + layer.fc.bias.numpy()
     np.testing.assert_allclose(logits, want, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(pool_class_features(features, masks), pooled, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pool_class_features(features, masks, pooling), pooled, rtol=1e-5, atol=1e-6)
+
+
+def test_default_pooling_is_the_papers_region_mean():
+    """A small class keeps its feature scale under the paper's pooling; the official whole-image mean shrinks it."""
+    features, masks = sample_inputs()
+    features = np.ones_like(features)
+    assert ClassFeatureClassifier(N).pooling == "paper"
+    np.testing.assert_allclose(pool_class_features(features, masks)[1, 4], 1.0, rtol=1e-6)
+    area = masks[1, ..., 4].sum()
+    np.testing.assert_allclose(pool_class_features(features, masks, "official")[1, 4], area / 48, rtol=1e-6)
+    with pytest.raises(ValueError, match="pooling"):
+        ClassFeatureClassifier(N, pooling="mask")
 
 
 def test_loss_against_numpy_batch_two_ignores_void_classes():

@@ -103,3 +103,17 @@ def test_dual_discriminator_sigmoid_and_logits():
         assert not np.allclose(pred_i, pred_s)  # two separate networks
         assert (pred_i.min() > 0 and pred_i.max() < 1) if sigmoid else (pred_i.min() < 0 < pred_i.max())
     assert DualDiscriminator.from_config(d.get_config()).sigmoid is False
+
+
+def test_weight_map_head_paper_default_and_official():
+    """G_w ends in Conv1x1 -> InstanceNorm -> ReLU before the softmax (paper §3.3) unless weight_map_head='official'
+    (the bare 1x1 conv of the official code)."""
+    from tests.models.test_generators import numpy_weight_map
+
+    x, masks = inputs()
+    for head in ("paper", "official"):
+        g = build_cross_view_generator(ngf=4, **({} if head == "paper" else {"weight_map_head": head}))
+        out = g(x, masks)
+        assert g.weight_map_head == head
+        logits = g.weight_conv(g.weight_up_1(g.weight_up_0(g.encode(x)))).numpy()
+        np.testing.assert_allclose(out["weight_map"], numpy_weight_map(logits, head), atol=1e-5)

@@ -176,3 +176,43 @@ def test_gaugan_vae_style_encoder_and_kl():
     b = g(seg, training=False)["image"].numpy()
     assert "mu" not in g(seg, training=False)
     assert np.abs(a - b).max() > 0  # a fresh z per call without a style image
+
+
+def numpy_weight_map(logits, head):
+    """Eq. (7) on G_w's 1x1-conv output: paper = softmax(ReLU(InstanceNorm(z))) (§3.3), official = softmax(z)."""
+    z = logits.astype(np.float64)
+    if head == "paper":
+        mean, var = z.mean(axis=(1, 2), keepdims=True), z.var(axis=(1, 2), keepdims=True)
+        z = np.maximum((z - mean) / np.sqrt(var + 1e-5), 0.0)
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_weight_map_head_paper_default_and_official():
+    seg, _ = label_batch()
+    generators = {"paper": build(), "official": build(weight_map_head="official")}
+    assert generators["paper"].weight_map_head == "paper"  # the default follows the paper
+    for head, g in generators.items():
+        assert g.get_config()["weight_map_head"] == head
+        out = g(seg, training=False)
+        logits = g.weight_conv(g.weight_up_1(g.weight_up_0(g.encoder(seg)["x_enc"]))).numpy()
+        np.testing.assert_allclose(out["weight_map"], numpy_weight_map(logits, head), atol=1e-5)
+    counts = [int(sum(np.prod(v.shape) for v in g.trainable_weights)) for g in generators.values()]
+    assert counts[0] == counts[1]  # the paper's InstanceNorm is parameter-free
+
+
+def test_lggan_plus_plus_decoder_placement():
+    """LGGAN++: SAU at the decoder's four width-changing ups and in G_l, G_w; the ups in front of G_middle_0/1 stay
+    nearest, the placement whose count matches the paper's SAU row of Table 12 (docs/fidelity.md); upsample_all
+    makes them SAU too."""
+    facts = dict(semantic_nc=LABEL_NC + 1, label_channels=LABEL_NC, crop_size=128, aspect_ratio=2.0,
+                 num_upsampling_layers="more")
+    for upsample_all, sau_ups in ((False, {"up_0", "up_1", "up_2", "up_3"}),
+                                  (True, {"G_middle_0", "G_middle_1", "up_0", "up_1", "up_2", "up_3"})):
+        g = build_generator("lggan", ngf=4, spade_hidden=8, upsampler="sau", upsample_all=upsample_all, **facts)
+        g.build((None, 64, 128, LABEL_NC + 1))
+        decoder = g.global_generator
+        placed = {n for n in decoder.block_names if hasattr(decoder, f"upsample_{n}")}
+        assert placed == sau_ups
+        assert {type(getattr(decoder, f"upsample_{n}")).__name__ for n in placed} == {"SemanticAwareUpsampling"}
+        assert type(g.local_up_0.up).__name__ == type(g.weight_up_1.up).__name__ == "SemanticAwareUpsampling"

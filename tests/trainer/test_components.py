@@ -143,3 +143,38 @@ def test_flag_defaults_equal_synthetic_cfg_and_config():
     fv(["train.py", "--no_ttur", "--lambda_vgg=10"])
     config = train_flags.config_from_flags(fv)
     assert (config.ttur, config.lambda_vgg) == (False, 10.0)
+
+
+def test_training_past_the_schedule_end_stops_at_start():
+    """Item: --epochs / --train_steps beyond niter + niter_decay epochs would run at learning rate 0."""
+    from lggan_tf.train_setup import resolve_run
+
+    with pytest.raises(ValueError, match=r"niter \+ niter_decay = 2 \+ 2 = 4 epochs .* got 5 epochs"):
+        TrainConfig(epochs=5)
+    assert TrainConfig(epochs=4).epochs == 4 and TrainConfig(epochs=9, niter_decay=0).epochs == 9  # rate never 0
+    config = TrainConfig(num_examples=8, batch_size=2, niter=1, niter_decay=2)  # 4 steps per epoch, 12 in all
+    assert resolve_run(config.replace(train_steps=12)).total_steps == 12
+    with pytest.raises(ValueError) as err:
+        resolve_run(config.replace(train_steps=13))
+    assert "--train_steps=13" in str(err.value) and "= 12 steps" in str(err.value)
+
+
+def test_synthetic_scenes_do_not_depend_on_the_seed():
+    """Runs that compare --seed values train on the same scenes (--synthetic_seed fixes them), in another order."""
+    from lggan_tf.train_setup import resolve_run
+    from lggan_tf.trainer import _Trainer
+
+    def epoch_labels(**changes):
+        config = TrainConfig(num_examples=6, batch_size=2, height=32, width=32, deterministic=True, **changes)
+        trainer = _Trainer(config, None, log=print)
+        trainer.run, trainer.cross_view = resolve_run(config), False
+        ds = trainer._dataset_fn(tf.distribute.InputContext(), epoch=0, position=0)
+        labels = [label for batch in ds for label in batch["label"].numpy()]
+        return [min(label.tobytes(), label[:, ::-1].tobytes()) for label in labels]  # the same up to the flip
+
+    one, two = epoch_labels(seed=1), epoch_labels(seed=2)
+    assert len(one) == len(set(one)) == 6
+    assert sorted(one) == sorted(two)  # the same scenes
+    assert one != two  # --seed still shuffles
+    other = epoch_labels(seed=1, synthetic_seed=7)
+    assert not set(other) & set(one)  # --synthetic_seed picks other scenes

@@ -100,7 +100,7 @@ def test_training_resumes_exactly_and_logs_the_panels(dayton_runs):
     assert [r["lr_g"] for r in stats] == [2e-4, 2e-4, 1e-4] and stats[0]["lr_d"] == 2e-4  # Adam 2e-4, no TTUR
     terms = {"g_gan_di", "g_gan_ds", "g_l1", "g_local_l1", "g_tv", "d_di_fake", "d_di_real", "d_ds_fake", "d_ds_real"}
     assert terms <= set(stats[0]) and all(np.isfinite(r["g_total"]) for r in stats)
-    assert abs(stats[0]["d_total"] - 0.5 * 12 * np.log(2)) < 0.3  # BCE at chance, 3 fakes x (fake + real) x 2 Ds
+    assert abs(stats[0]["d_total"] - 0.5 * 4 * np.log(2)) < 0.3  # BCE at chance, I_C (fake + real) x 2 Ds
     tags = set()
     for event_file in (dayton_runs["straight"] / "tb" / "train").iterdir():
         for event in tf.compat.v1.train.summary_iterator(str(event_file)):

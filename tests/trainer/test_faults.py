@@ -10,7 +10,7 @@ from tests.trainer.conftest import child_env, cli_args, latest_step, stop, train
 
 def test_sigkill_resume_sigint_then_nan(tmp_path):
     run = tmp_path / "run"
-    args = cli_args(run, train_steps=1000)
+    args = cli_args(run, train_steps=1000, niter=334)  # 3 steps per epoch: 334 + 2 epochs cover 1000 steps
 
     killed = subprocess.Popen(train_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env=child_env())
@@ -38,7 +38,7 @@ def test_sigkill_resume_sigint_then_nan(tmp_path):
     m = int(interrupted.group(1))
     assert m > k and latest_step(run) == m
 
-    nan = subprocess.run(train_cmd(*cli_args(run, train_steps=m + 3, save_every_steps=1,
+    nan = subprocess.run(train_cmd(*cli_args(run, train_steps=m + 3, niter=334, save_every_steps=1,
                                              inject_nan_at_step=m + 2)),
                          capture_output=True, text=True, env=child_env(), timeout=300)
     assert nan.returncode == 3, nan.stderr[-3000:]
