@@ -153,8 +153,7 @@ class SEANGenerator(keras.layers.Layer):
         for name in self.block_names:
             if name in self.up_positions:
                 if self.upsampler != "nearest":
-                    layer = build_upsampler(self.upsampler, shape[-1], scale=2, name=f"upsample_{name}",
-                                            **self.upsampler_options)
+                    layer = build_upsampler(self.upsampler, shape[-1], scale=2, **self.upsampler_options)
                     layer.build(shape)
                     setattr(self, f"upsample_{name}", layer)
                 shape = (b, shape[1] * 2, shape[2] * 2, shape[3])
