@@ -4,7 +4,8 @@ block.
 ACE(x [B,h,w,C], seg [B,H,W,S], style [B,R,D]) with the label map resized PyTorch-nearest to h x w (m [B,h,w,S]):
     x' = norm(x + n * noise_var)             n ~ N(0, 1) [B,h,w,1] shared by the channels, noise_var [C] (init 0)
     mu_r = ReLU(style_r W_r + b_r)           one fc_mu (D -> D) per region r, W [R,D,D]: one batched einsum
-    M = sum_r m_r mu_r                       [B,h,w,D]: each region's code broadcast to its pixels (0 elsewhere)
+    M = sum_r m_r mu_r                       [B,h,w,D]: each region's code broadcast to its pixels (0 elsewhere;
+                                             overlapping channels: the highest one wins, as the official scatter)
     gamma_s, beta_s = conv_gamma(M), conv_beta(M)           3x3, D -> C
     gamma_o, beta_o = SPADE mlp on m (3x3 S -> hidden, ReLU, 3x3 hidden -> C)
     gamma = a_g gamma_s + (1 - a_g) gamma_o, beta likewise, a_g = sigmoid(blending_gamma) (scalar, init 0 -> 0.5)
@@ -28,8 +29,12 @@ from lggan_tf.layers.norms import make_norm
 
 
 def broadcast_region_codes(mask, codes):
-    """Write each region's code into its pixels: mask [B,h,w,R] (one-hot), codes [B,R,D] -> [B,h,w,D]."""
-    return tf.einsum("bhwr,brd->bhwd", mask, codes)
+    """Write each region's code into its pixels: mask [B,h,w,R] (0/1), codes [B,R,D] -> [B,h,w,D].
+
+    Where channels overlap (the instance-edge channel), the highest channel wins, as the official per-region
+    scatter in channel order; for one-hot maps this is the plain sum of mask_r * code_r."""
+    later_empty = tf.math.cumprod(1.0 - mask, axis=-1, exclusive=True, reverse=True)
+    return tf.einsum("bhwr,brd->bhwd", mask * later_empty, codes)
 
 
 @register

@@ -106,6 +106,8 @@ class SEANGenerator(keras.layers.Layer):
     recompute (block names recomputed in the backward pass), seed (ACE noise).
     """
 
+    takes_style_image = True  # evaluation passes the dataset image as the style (lggan_tf.inference.generate_batch)
+
     def __init__(self, semantic_nc, crop_size=256, aspect_ratio=1.0, num_upsampling_layers="normal", ngf=64,
                  style_dim=512, num_regions=None, norm="syncbatch", spade_hidden=128, upsampler="nearest",
                  upsampler_options=None, recompute=(), seed=0, **kwargs):

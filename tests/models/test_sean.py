@@ -76,6 +76,7 @@ def test_ace_matches_numpy_equations(tiny_ace):
     seg, _ = one_hot_blocks(2, 16, 16, 4, seed=2)
     seg[1, ..., 3] = 0  # region 3 absent from image 1: its code must not be written anywhere
     seg[1, ..., 0] = 1 - seg[1, ..., 1:].sum(-1)
+    seg[0, 2:6, 2:6, 3] = 1  # channel 3 overlaps others (as instance edges do): the official scatter lets it win
     x = rng.normal(size=(2, 8, 8, 6)).astype(np.float32)
     style = rng.uniform(-1, 1, (2, 4, 8)).astype(np.float32)
     noise = rng.normal(size=(2, 8, 8, 1)).astype(np.float32)
