@@ -48,3 +48,26 @@ def tiny_segmenter(tmp_path_factory):
     segmenter.train_segmenter(str(out), "synthetic", steps=3, batch_size=2, height=32, width=32, model_width=4,
                               log_every=1)
     return out
+
+
+SEAN_TINY = dict(model="sean", upsampler="sau", style_dim=16, height=64, width=64, ngf=4, ndf=8, spade_hidden=8,
+                 batch_size=2, num_examples=4, niter=0, niter_decay=2, mixed_precision="float32", deterministic=True,
+                 log_every_steps=1, summary_every_steps=2, save_every_steps=2, keep_checkpoints=3,
+                 num_sample_images=2)
+
+
+@pytest.fixture(scope="session")
+def sean_runs(tmp_path_factory):
+    """Tiny SEAN+SAU on synthetic scenes (64x64, ngf 4, 16-d codes), in process: 'straight' trains 4 steps
+    (checkpoints 2, 4); 'resumed' restarts from straight's ckpt-2 in fresh objects and trains to 4. Shared by the
+    training, style-transfer and export tests."""
+    from lggan_tf import trainer
+    from lggan_tf.train_config import TrainConfig
+
+    root = tmp_path_factory.mktemp("sean_runs")
+    straight, resumed = root / "straight", root / "resumed"
+    r1 = trainer.train(TrainConfig(**SEAN_TINY, model_dir=str(straight)), flags_text="--model=sean\n",
+                       log=lambda line: None)
+    r2 = trainer.train(TrainConfig(**SEAN_TINY, model_dir=str(resumed),
+                                   resume=str(straight / "checkpoints" / "ckpt-2")), log=lambda line: None)
+    return {"straight": straight, "resumed": resumed, "results": (r1, r2)}

@@ -107,6 +107,8 @@ class ACE(keras.layers.Layer):
             a_b = tf.cast(tf.sigmoid(self.blending_beta), x.dtype)
             gamma = a_g * self.conv_gamma(codes) + (1.0 - a_g) * gamma
             beta = a_b * self.conv_beta(codes) + (1.0 - a_b) * beta
+        else:  # the unused official blending scalars get an exact zero gradient (Adam leaves them at 0), not None
+            beta = beta + tf.cast(0.0 * (self.blending_gamma + self.blending_beta), beta.dtype)
         return normalized * (1.0 + gamma) + beta
 
     def compute_output_shape(self, x_shape, seg_shape, style_shape=None):
