@@ -24,6 +24,7 @@ SIZES = {  # name -> (H, W, label_nc, ngf, num_upsampling_layers)
     "medium": (128, 256, 35, 32, "more"),
     "tiny": (64, 64, 13, 8, "normal"),
     "celebamask_hq": (256, 256, 19, 64, "normal"),
+    "celebamask_hq_medium": (128, 128, 19, 32, "normal"),
 }
 MODELS = {  # name -> (model, upsampler)
     "gaugan": ("gaugan", "nearest"),

@@ -114,7 +114,7 @@ def transfer(run, label, style_image, style_label, regions, mean_codes_path, see
     if (needed & ~take).any():
         mean = load_mean_codes(mean_codes_path, g.semantic_nc, g.style_dim)
         codes, take = mix_codes(style_codes, present, mean, regions)
-    tf.keras.utils.set_random_seed(seed)
+    g.noise_calls.assign(seed)  # the ACE noise of this call is a function of --seed
     out = g(target, style_codes=codes[None], training=False)["image"]
     return to_uint8(out)[0]
 

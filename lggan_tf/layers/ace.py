@@ -45,7 +45,7 @@ class ACE(keras.layers.Layer):
       use_style: the style branch (fc_mu, conv_gamma/beta, blend); False = SPADE + noise only.
       style_dim: D (512). num_regions: fc_mu count R (None = S). norm: param-free norm (official: sync-BN).
       spade_hidden: SPADE hidden width (128). seed: noise seed (and offset of `noise_seed`). At call time `noise`
-      [B,h,w,1] replaces the draw; `noise_seed` int32 [2] draws it statelessly from noise_seed + (seed, 0).
+      [B,h,w,1] replaces the draw; `noise_seed` int [2] draws it statelessly from noise_seed + (seed, 0).
     """
 
     def __init__(self, use_style=True, style_dim=512, num_regions=None, norm="syncbatch", spade_hidden=128,
@@ -90,7 +90,7 @@ class ACE(keras.layers.Layer):
     def call(self, x, seg, style=None, training=None, noise=None, noise_seed=None):
         h, w = int(x.shape[1]), int(x.shape[2])
         if noise is None and noise_seed is not None:  # stateless: a recomputed block redraws the same noise
-            seed = tf.cast(noise_seed, tf.int32) + tf.constant([self.seed, 0], tf.int32)
+            seed = tf.cast(noise_seed, tf.int64) + tf.constant([self.seed, 0], tf.int64)
             noise = tf.random.stateless_normal((tf.shape(x)[0], h, w, 1), seed=seed)
         elif noise is None:
             noise = keras.random.normal((tf.shape(x)[0], h, w, 1), seed=self.seed_generator)

@@ -129,7 +129,6 @@ class SEANGenerator(keras.layers.Layer):
                                             num_regions=self.num_regions, norm=norm, spade_hidden=self.spade_hidden,
                                             seed=self.seed + 10 * i, name=name))
         self.conv_img = Conv(3, 3, name="conv_img")
-        self.seed_generator = keras.random.SeedGenerator(self.seed, name="noise_seed")
 
     @property
     def output_hw(self):
@@ -163,6 +162,10 @@ class SEANGenerator(keras.layers.Layer):
             block.build(shape, seg_shape, style_shape)
             shape = block.compute_output_shape(shape, seg_shape)
         self.conv_img.build(shape)
+        # ACE noise counter: a checkpointed variable (a Keras SeedGenerator's state is not in tf.train.Checkpoint),
+        # so a resumed run draws the noise of the uninterrupted one
+        self.noise_calls = self.add_weight(name="noise_calls", shape=(), dtype="int64", initializer="zeros",
+                                           trainable=False, aggregation="only_first_replica", autocast=False)
 
     def encode_styles(self, image, semantic):
         """Per-region style codes: image [B,H,W,3] in [-1, 1], semantic [B,H,W,S] one-hot -> [B,S,D] (float32)."""
@@ -178,8 +181,10 @@ class SEANGenerator(keras.layers.Layer):
                 raise ValueError("SEANGenerator needs a style image or style_codes [B, S, D]")
             style_codes = self.encode_styles(image, seg)
         style_codes = tf.cast(style_codes, tf.float32)
-        # one draw per call; every ACE derives its noise from it statelessly, so recomputation sees the same noise
-        noise_seed = tf.cast(keras.random.randint((2,), 0, 2**30, seed=self.seed_generator), tf.int32)
+        # one seed per call; every ACE derives its noise from it statelessly, so recomputation sees the same noise
+        calls = self.noise_calls + 1
+        self.noise_calls.assign(calls)
+        noise_seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(calls, tf.int64)])
         sh, sw = self.latent_hw
         seg_c = tf.cast(seg, self.compute_dtype)
         x = self.fc(nearest_resize_to(seg_c, sh, sw))

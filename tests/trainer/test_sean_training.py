@@ -67,3 +67,18 @@ def test_sean_only_flag_on_another_model_is_one_clear_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--style_regions" in proc.stderr and "--model=sean" in proc.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_celebamask_hq_flagfile_trains_on_the_real_samples(shared_data, tmp_path):
+    """The acceptance command `train.py --flagfile=flags/sean_celebamask_hq.cfg --data_dir=<samples> --train_steps=2`
+    at a CPU-sized model (64x64, ngf 4, 8-d codes; VGG weights random: offline)."""
+    run = tmp_path / "run"
+    proc = subprocess.run([sys.executable, str(REPO / "train.py"), "--flagfile=flags/sean_celebamask_hq.cfg",
+                           f"--data_dir={shared_data / 'celebamask_hq_samples'}", "--train_steps=2",
+                           f"--model_dir={run}", "--height=64", "--width=64", "--ngf=4", "--ndf=8",
+                           "--spade_hidden=8", "--style_dim=8", "--vgg_weights=none"],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "finished at step 2" in proc.stdout
+    stats = read_stats(run)
+    assert stats[-1]["step"] == 2 and np.isfinite(stats[-1]["g_vgg"]) and stats[-1]["g_vgg"] > 0
