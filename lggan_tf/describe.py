@@ -35,7 +35,8 @@ def describe(model, dataset, upsampler="nearest", ngf=64, ndf=64, ablation=None,
     spec = get_spec(dataset)
     if (model == "lggan_cv") != (spec.task == "cross_view"):
         raise ValueError(f"--model {model} does not fit the {spec.task} dataset {dataset!r}; cross-view datasets "
-                         "(dayton, dayton_g2a, cvusa, sva) take --model lggan_cv, synthesis datasets gaugan, lggan or sean")
+                         "(dayton, dayton_g2a, cvusa, sva) take --model lggan_cv, synthesis datasets gaugan, lggan "
+                         "or sean")
     if model == "lggan_cv":
         return _describe_cross_view(spec, upsampler, ngf, ndf, ablation, **options)
     facts, (h, w, c) = model_facts(spec)

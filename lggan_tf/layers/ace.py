@@ -53,7 +53,8 @@ class ACE(keras.layers.Layer):
         super().__init__(**kwargs)
         self.use_style, self.style_dim = bool(use_style), int(style_dim)
         self.num_regions = None if num_regions is None else int(num_regions)
-        self.norm_kind, self.spade_hidden, self.kernel_size, self.seed = norm, int(spade_hidden), int(kernel_size), int(seed)
+        self.norm_kind, self.spade_hidden = norm, int(spade_hidden)
+        self.kernel_size, self.seed = int(kernel_size), int(seed)
         self.param_free_norm = make_norm(norm, name="param_free_norm")
         self.mlp_shared = Conv(self.spade_hidden, self.kernel_size, name="mlp_shared")
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="noise_seed")
@@ -130,8 +131,8 @@ class ACEResBlock(keras.layers.Layer):
     """SEAN's SPADEResnetBlock(fin -> fout) with ACE norms (sean_official_code.md §2.1).
 
     call(x [B,h,w,fin], seg [B,H,W,S], style [B,S,D] or None, noise_seed=None) -> [B,h,w,fout]: ace_0 -> LReLU ->
-    conv_0 (3x3, fmid = min(fin, fout)) -> ace_1 -> LReLU -> conv_1 (3x3); learned shortcut ace_s -> conv_s (1x1, no bias, no
-    activation) when fin != fout. Spectral norm on conv_0, conv_1, conv_s only.
+    conv_0 (3x3, fmid = min(fin, fout)) -> ace_1 -> LReLU -> conv_1 (3x3); learned shortcut ace_s -> conv_s (1x1,
+    no bias, no activation) when fin != fout. Spectral norm on conv_0, conv_1, conv_s only.
     """
 
     def __init__(self, filters, use_style=True, style_dim=512, num_regions=None, norm="syncbatch", spade_hidden=128,
