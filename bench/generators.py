@@ -1,11 +1,12 @@
-"""Forward+backward time and peak RSS of GauGAN, LGGAN and LGGAN++ generators (plus D) on this CPU.
+"""Forward+backward time and peak RSS of GauGAN, LGGAN, LGGAN++, SEAN and SEAN+SAU generators (plus D) on this CPU.
 
     python bench/generators.py --json [--configs lggan:cityscapes:float32,...] [--calls 3]
 
 Each row runs in a fresh subprocess (peak RSS = ru_maxrss of that process). Input: batch 1, random 16x32 label cells
 upsampled to the image size (all classes present), zero instance channel; loss = mean|I_C| + mean|I_G| + mean|I_L| +
 class CE, gradients to every generator variable inside one tf.function (as perf_notes.md §1 and the official anchor).
-One warm-up call (tracing included), then the median of `--calls` timed calls.
+One warm-up call (tracing included), then the median of `--calls` timed calls. SEAN rows (`celebamask_hq` size:
+256x256, 19 classes, no instance channel) take a random style image through the Zencoder; loss = mean|image|.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ SIZES = {  # name -> (H, W, label_nc, ngf, num_upsampling_layers)
     "cityscapes": (256, 512, 35, 64, "more"),
     "medium": (128, 256, 35, 32, "more"),
     "tiny": (64, 64, 13, 8, "normal"),
+    "celebamask_hq": (256, 256, 19, 64, "normal"),
+    "celebamask_hq_medium": (128, 128, 19, 32, "normal"),
 }
 MODELS = {  # name -> (model, upsampler)
     "gaugan": ("gaugan", "nearest"),
     "lggan": ("lggan", "nearest"),
     "lggan_pp": ("lggan", "sau"),
+    "sean": ("sean", "nearest"),
+    "sean_sau": ("sean", "sau"),
     "discriminator": (None, None),
 }
 DEFAULT = ("lggan:cityscapes:float32,lggan:cityscapes:mixed_bfloat16,lggan_pp:cityscapes:float32,"
@@ -48,9 +53,11 @@ def run_one(model_name, size_name, dtype, calls, recompute):
     rng = np.random.default_rng(0)
     cells = rng.permutation(np.resize(np.arange(label_nc), 16 * 32)).reshape(16, 32)
     labels = np.kron(cells, np.ones((h // 16, w // 32), np.int64))
-    seg = np.concatenate([np.eye(label_nc, dtype=np.float32)[labels], np.zeros((h, w, 1), np.float32)], -1)[None]
-    seg = tf.constant(seg)
     model, upsampler = MODELS[model_name]
+    extra = 0 if model == "sean" else 1  # SEAN's CelebAMask-HQ has no instance channel
+    seg = np.concatenate([np.eye(label_nc, dtype=np.float32)[labels], np.zeros((h, w, extra), np.float32)], -1)[None]
+    seg = tf.constant(seg)
+    style = tf.random.uniform((1, h, w, 3), -1, 1)
     if model is None:
         net = build_discriminator(label_nc + 1)
         net.build((None, h, w, label_nc + 4))
@@ -61,13 +68,15 @@ def run_one(model_name, size_name, dtype, calls, recompute):
     else:
         blocks = ("up_2", "up_3", "local") + (("branch_ups",) if upsampler == "sau" else ())
         options = {"recompute": blocks} if recompute else {}
-        net = build_generator(model, semantic_nc=label_nc + 1, label_channels=label_nc, crop_size=w,
+        if model == "sean":
+            options = {"recompute": ("up_1", "up_2", "up_3")} if recompute else {}
+        net = build_generator(model, semantic_nc=label_nc + extra, label_channels=label_nc, crop_size=w,
                               aspect_ratio=w / h, num_upsampling_layers=n_up, ngf=ngf, upsampler=upsampler,
                               **options)
-        net.build((None, h, w, label_nc + 1))
+        net.build((None, h, w, label_nc + extra))
 
         def loss_fn():
-            out = net(seg, training=True)
+            out = net(seg, style, training=True) if model == "sean" else net(seg, training=True)
             loss = tf.add_n([tf.reduce_mean(tf.abs(tf.cast(out[k], tf.float32)))
                              for k in ("image", "image_global", "image_local") if k in out])
             if "class_logits" in out:

@@ -1,6 +1,7 @@
 """CelebAMask-HQ: 19 classes (background + 18 face parts), no dontcare, no instances (DAGAN custom-mode use).
 
-Two layouts:
+Three layouts (the third: `<data_dir>/images/` + `labels/`, paired by name for every split, as the official SEAN
+README's --image_dir/--label_dir and the MaskGAN demo samples):
 - combined label maps: `<data_dir>/{train,test}_img/*.jpg` + `{train,test}_label/*.png` (values 0..18), e.g. the
   output of `python -m datasets.celebamask_hq --combine --data_dir D --out O`;
 - as distributed: `<data_dir>/CelebA-HQ-img/<id>.jpg` (1024x1024) and
@@ -22,7 +23,8 @@ import numpy as np
 
 from datasets.base import DatasetSpec, Example, register_layout
 from datasets.errors import DatasetError
-from datasets.files import folder_triplet, list_files, natural_key, require_dir, split_folder, unpaired_message
+from datasets.files import (IMAGE_EXTS, LABEL_EXTS, folder_triplet, list_files, natural_key, pair_files, require_dir,
+                            split_folder, stem, unpaired_message)
 
 PART_NAMES = ("skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear", "mouth", "u_lip",
               "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth")
@@ -87,8 +89,19 @@ def _distributed(data_dir, split):
             for i in sorted(groups) if (i < NUM_TRAIN) == want_train]
 
 
+def _images_labels(data_dir):
+    """`<data_dir>/images/*.jpg` + `<data_dir>/labels/*.png` (the official SEAN README's --image_dir/--label_dir
+    folders, and the MaskGAN demo samples); one folder pair serves every split, as SPADE's custom mode."""
+    files = {"image": list_files(os.path.join(data_dir, "images"), IMAGE_EXTS, "celebamask_hq images"),
+             "label": list_files(os.path.join(data_dir, "labels"), LABEL_EXTS, "celebamask_hq label maps")}
+    return pair_files(files, stem, required=None)
+
+
 @register_layout("celebamask_hq")
 def discover(spec, data_dir, split):
+    if (os.path.isdir(os.path.join(data_dir, "images")) and os.path.isdir(os.path.join(data_dir, "labels"))
+            and not os.path.isdir(split_folder(data_dir, split, "{}_img"))):
+        return _images_labels(data_dir)
     if os.path.isdir(os.path.join(data_dir, IMAGE_FOLDER)) and not os.path.isdir(split_folder(data_dir, split,
                                                                                                "{}_img")):
         return _distributed(data_dir, split)

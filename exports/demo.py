@@ -6,7 +6,8 @@ Paint with the dataset's class colours (or upload a label map: palette-coloured,
 Generate, and see the fused image I_C next to the global image I_G, the local image I_L and the weight map W_l of
 Eq. (8) (white = local branch) -- the paper's Fig. 1 and 2, live. Works with any export of
 exports.export_saved_model (it reads the class names and palette from assets/classes.json); a GauGAN export shows
-only the image.
+only the image. A SEAN export adds a style-image input (and an optional label map of it; default: the painted map):
+each painted region takes the style of the same class in the style image (`style` signature), the others the mean.
 """
 
 from __future__ import annotations
@@ -59,7 +60,21 @@ class Painter:
             raise ExportError(f"--export_dir={export_dir!r} is a {self.contract['task']} export; the demo paints label "
                               "maps for synthesis exports (send cross-view requests with python -m exports.client "
                               "--six_panel FILE)")
-        self.debug = tf.saved_model.load(self.path).signatures["generate_debug"]
+        loaded = tf.saved_model.load(self.path)
+        self.debug = loaded.signatures["generate_debug"]
+        self.style = loaded.signatures["style"] if self.contract.get("style_dim") else None
+
+    def generate_styled(self, label_map: np.ndarray, style_image: np.ndarray, style_label: np.ndarray) -> dict:
+        """SEAN: int32 [H,W] label map, RGB style image (any size: resized bicubic to the model size) and its int32
+        [H,W] label map -> {"label", "image"} uint8."""
+        from PIL import Image
+
+        h, w = self.contract["height"], self.contract["width"]
+        rgb = np.asarray(Image.fromarray(np.asarray(style_image)[..., :3].astype(np.uint8)).resize((w, h),
+                                                                                                 Image.BICUBIC))
+        out = self.style(label_map=label_map[None].astype(np.int32), style_image=rgb[None],
+                         style_label=style_label[None].astype(np.int32))
+        return {"label": labels_to_colours(label_map, self.contract["palette"]), "image": out["image"].numpy()[0]}
 
     def generate(self, label_map: np.ndarray) -> dict:
         """int32 [H,W] -> {"label": palette colours, "image", "image_global", "image_local", "weight_map"} uint8
@@ -85,11 +100,16 @@ def build_demo(export_dir: str):
     colours = ["#%02x%02x%02x" % tuple(rgb) for rgb in c["palette"]]
     scale = max(1, 512 // max(c["height"], c["width"]))
 
-    def run(editor):
+    def run(editor, style_image=None, style_label=None):
         image = None if editor is None else editor.get("composite")
         if image is None or not np.asarray(image).size:
             raise gr.Error("Paint or upload a label map first.")
-        out = painter.generate(to_label_map(image, c))
+        label_map = to_label_map(image, c)
+        if style_image is not None and painter.style is not None:
+            ref = label_map if style_label is None else to_label_map(style_label, c)
+            out = painter.generate_styled(label_map, style_image, ref)
+            return out["label"], out["image"], None, None, None
+        out = painter.generate(label_map)
         return out["label"], out["image"], out["image_global"], out["image_local"], out["weight_map"]
 
     with gr.Blocks(title="LGGAN++ painting demo") as demo:
@@ -104,13 +124,19 @@ def build_demo(export_dir: str):
                                     elem_id="label_editor")
             with gr.Column():
                 seen = gr.Image(label="Label map as classes", elem_id="label_seen", format="png", height=256)
+                styles = []
+                if painter.style is not None:  # SEAN: per-region styles from a reference image
+                    styles = [gr.Image(label="Style image (SEAN; optional)", type="numpy", elem_id="style_image",
+                                       sources=["upload"], height=160),
+                              gr.Image(label="Style image's label map (optional; default: the painted map)",
+                                       type="numpy", elem_id="style_label", sources=["upload"], height=160)]
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
         with gr.Row():
             image = gr.Image(label="Generated I_C (fused)", elem_id="out_image", format="png", height=256)
             image_global = gr.Image(label="Global I_G", elem_id="out_global", format="png", height=256)
             image_local = gr.Image(label="Local I_L", elem_id="out_local", format="png", height=256)
             weight = gr.Image(label="Weight map W_l (white = local)", elem_id="out_weight", format="png", height=256)
-        button.click(run, inputs=editor, outputs=[seen, image, image_global, image_local, weight])
+        button.click(run, inputs=[editor, *styles], outputs=[seen, image, image_global, image_local, weight])
     return demo
 
 

@@ -90,26 +90,39 @@ def export_run(model_dir: str, export_dir: str, checkpoint: str | None = None, c
         run = load_run(model_dir, checkpoint)
     finally:
         keras.mixed_precision.set_global_policy(previous)
+    mean_codes = None
+    if run.config.model == "sean":
+        from lggan_tf.mean_style_codes import MEAN_CODES_FILE, load_mean_codes
+
+        path = os.path.join(model_dir, MEAN_CODES_FILE)
+        if os.path.isfile(path):
+            mean_codes = load_mean_codes(path, run.generator.semantic_nc, run.generator.style_dim)
     return export_generator(run.generator, run.plan.spec, run.plan.height, run.plan.width, export_dir,
                             step=run.step, batch_size=batch_size, version=version, overwrite=overwrite,
-                            model_name=model_name)
+                            model_name=model_name, mean_codes=mean_codes)
 
 
 def export_generator(generator, spec, height: int, width: int, export_dir: str, step: int | None = None,
                      batch_size: int | None = None, version: int = 0, overwrite: bool = False,
-                     model_name: str = "lggan") -> str:
+                     model_name: str = "lggan", mean_codes=None) -> str:
     """Write `export_dir/<version>/` for a built generator (atomically: .tmp-<version>, then rename); the
-    signatures are those of the spec's task (exports/serving.py)."""
+    signatures are those of the spec's task (exports/serving.py). SEAN:
+    `mean_codes` [S, D] for the label-only signatures (<model_dir>/mean_style_codes.npz when exporting a run)."""
+    import dataclasses
+
     from exports.serving import ServingContract, build_archive
 
     version = choose_version(export_dir, step, version, overwrite)
     contract = ServingContract.from_spec(spec, height, width, batch_size, task=spec.task)
+    if getattr(generator, "takes_style_image", False):
+        contract = dataclasses.replace(contract, style_dim=generator.style_dim,
+                                       mean_style_codes=mean_codes is not None)
     final = os.path.join(export_dir, str(version))
     tmp = os.path.join(export_dir, f".tmp-{version}")
     os.makedirs(export_dir, exist_ok=True)
     shutil.rmtree(tmp, ignore_errors=True)  # left by an export that was killed
     try:
-        build_archive(generator, contract).write_out(tmp, verbose=False)
+        build_archive(generator, contract, mean_codes).write_out(tmp, verbose=False)
         write_assets(tmp, contract)
         write_warmup_requests(tmp, contract, model_name)
         _replace_dir(tmp, final)

@@ -48,6 +48,8 @@ class ServingContract:
     palette: tuple  # ((r, g, b), ...) one per label
     dataset: str = ""
     task: str = "synthesis"
+    style_dim: int = 0  # SEAN: length of a region's style code (the `style` signature exists when > 0)
+    mean_style_codes: bool = False  # SEAN: the label-only signatures use the run's mean codes (else zeros)
 
     @classmethod
     def from_spec(cls, spec, height: int, width: int, batch_size: int | None = None, task: str = "synthesis"):
@@ -256,14 +258,20 @@ class CrossViewEndpoints:
 ENDPOINT_SETS = {"synthesis": SynthesisEndpoints, "cross_view": CrossViewEndpoints}
 
 
-def build_archive(generator, contract: ServingContract):
-    """keras.export.ExportArchive with the contract's endpoints over a built generator."""
+def build_archive(generator, contract: ServingContract, mean_codes=None):
+    """keras.export.ExportArchive with the contract's endpoints over a built generator (SEAN: plus `style`, with
+    `mean_codes` [S, D] for the label-only signatures; exports/sean_serving.py)."""
     if contract.task not in ENDPOINT_SETS:
         raise ValueError(f"export of task {contract.task!r} is not supported; exportable tasks: "
                          f"{sorted(ENDPOINT_SETS)}")
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    endpoints = ENDPOINT_SETS[contract.task](generator, contract)
+    if getattr(generator, "takes_style_image", False):
+        from exports.sean_serving import SEANEndpoints
+
+        endpoints = SEANEndpoints(generator, contract, mean_codes)
+    else:
+        endpoints = ENDPOINT_SETS[contract.task](generator, contract)
     for name, fn, signature in endpoints.endpoints():
         archive.add_endpoint(name, fn, input_signature=signature)
     return archive

@@ -2,6 +2,7 @@
 
     python -m lggan_tf.describe --model lggan --dataset cityscapes [--upsampler sau] [--ngf 64] [--ablation B5]
     python -m lggan_tf.describe --model lggan_cv --dataset dayton   # cross-view G 12,181,847; D_i, D_s 2,767,809
+    python -m lggan_tf.describe --model sean --dataset celebamask_hq  # SEAN G 266,907,367, D 1,364,098
 
 Variables are created (the model is built on the dataset's input shape) but no image is generated.
 """
@@ -40,7 +41,8 @@ def describe(model, dataset, upsampler="nearest", ngf=64, ndf=64, ablation=None,
     spec = get_spec(dataset)
     if (model == "lggan_cv") != (spec.task == "cross_view"):
         raise ValueError(f"--model {model} does not fit the {spec.task} dataset {dataset!r}; cross-view datasets "
-                         "(dayton, dayton_g2a, cvusa, sva) take --model lggan_cv, synthesis datasets gaugan or lggan")
+                         "(dayton, dayton_g2a, cvusa, sva) take --model lggan_cv, synthesis datasets gaugan, lggan "
+                         "or sean")
     if model == "lggan_cv":
         return _describe_cross_view(spec, upsampler, ngf, ndf, ablation, **options)
     facts, (h, w, c) = model_facts(spec)
@@ -48,7 +50,7 @@ def describe(model, dataset, upsampler="nearest", ngf=64, ndf=64, ablation=None,
         options.setdefault("local_rest_from", spec.local_rest_from)
     generator = build_generator(model, ngf=ngf, upsampler=upsampler, ablation=ablation, **facts, **options)
     generator.build((None, h, w, c))
-    discriminator = build_discriminator(c, ndf=ndf)
+    discriminator = build_discriminator(c, ndf=ndf, model=model)
     discriminator.build((None, h, w, c + 3))
     counts = parameter_counts(generator, discriminator)
     return {"model": model, "dataset": dataset, "upsampler": upsampler, "ngf": ngf, "ablation": ablation,
@@ -69,7 +71,7 @@ def _describe_cross_view(spec, upsampler, ngf, ndf, ablation, **options):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lggan_tf.describe", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, choices=["gaugan", "lggan", "lggan_cv"])
+    parser.add_argument("--model", required=True, choices=["gaugan", "lggan", "lggan_cv", "sean"])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--upsampler", default="nearest")
     parser.add_argument("--ngf", type=int, default=64)

@@ -35,6 +35,14 @@ class LoadedRun:
     step: int
 
 
+def generate_batch(generator, batch, training=False) -> dict:
+    """Generator outputs for a dataset batch: SEAN takes the batch's image as its style image (reconstruction, as
+    the official SEAN test.py); the other generators take the label map only."""
+    if getattr(generator, "takes_style_image", False):
+        return generator(batch["semantic"], batch["image"], training=training)
+    return generator(batch["semantic"], training=training)
+
+
 def latest_checkpoint(model_dir: str) -> str | None:
     return tf.train.latest_checkpoint(RunDir(model_dir).checkpoints)
 
@@ -66,4 +74,4 @@ def load_run(model_dir: str, checkpoint: str | None = None, config_overrides: di
     return LoadedRun(config, plan, generator, checkpoint, checkpoint_step(checkpoint))
 
 
-__all__ = ["LoadedRun", "RunLoadError", "latest_checkpoint", "load_run"]
+__all__ = ["LoadedRun", "RunLoadError", "generate_batch", "latest_checkpoint", "load_run"]

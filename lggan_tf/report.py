@@ -24,7 +24,9 @@ def visual_grid(run, spec, split: str, num_images: int, data_dir=None, seed: int
     ds = build_dataset(spec, data_dir or None, split, num_images, training=False, seed=seed,
                        num_examples=num_images, height=run.plan.data_height, width=run.plan.data_width)
     batch = next(iter(ds))
-    out = run.generator(batch["semantic"], training=False)
+    from lggan_tf.inference import generate_batch
+
+    out = generate_batch(run.generator, batch)
     visuals = {"label": batch["label"].numpy(), "real": batch["image"].numpy(),
                **{k: out[k].numpy() for k in ("image", "image_global", "image_local") if k in out}}
     if "weight_map" in out:

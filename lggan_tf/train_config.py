@@ -11,7 +11,7 @@ import json
 import math
 
 TASKS = ("synthesis", "cross_view")
-MODELS = ("gaugan", "lggan")
+MODELS = ("gaugan", "lggan", "sean")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 GAN_MODES = ("hinge", "ls", "original", "w")
@@ -48,6 +48,8 @@ class TrainConfig:
     upsampler: str = "sau"
     ablation: str = ""
     use_vae: bool = False
+    style_dim: int = 512
+    style_regions: int = 0
     ngf: int = 8
     ndf: int = 16
     spade_hidden: int = 32
@@ -128,6 +130,11 @@ class TrainConfig:
                           "--niter_decay, or lower --epochs")
         if self.ablation and self.model != "lggan":
             bad("ablation", "--model=lggan (the Table 9 ablations switch LGGAN branches)")
+        if self.model != "sean" and (self.style_dim != 512 or self.style_regions):
+            bad("style_dim" if self.style_dim != 512 else "style_regions",
+                "--model=sean (per-region style codes are SEAN's; leave it unset for other models)")
+        if self.style_dim < 1 or self.style_regions < 0:
+            bad("style_dim", f"style_dim >= 1 and style_regions >= 0 (got {self.style_dim}, {self.style_regions})")
         if self.use_vae and self.model != "gaugan":
             bad("use_vae", "--model=gaugan (the VAE style encoder is a GauGAN option)")
         if self.task == "cross_view" and self.model != "lggan":

@@ -122,6 +122,8 @@ def resolve_run(config: TrainConfig, count: bool = True) -> RunPlan:
             facts["local_rest_from"] = spec.local_rest_from
         if config.model == "gaugan" and config.use_vae:
             facts["use_vae"] = True
+        if config.model == "sean":
+            facts.update(style_dim=config.style_dim, num_regions=config.style_regions or None)
     if config.model == "lggan" and not config.mask_class_images:  # the official unmasked class images
         facts["mask_class_images"] = False
     data_h, data_w = (h, w) if overrides else (None, None)
@@ -166,7 +168,7 @@ def build_models(config: TrainConfig, run: RunPlan):
     generator = build_generator(config.model, ngf=config.ngf, upsampler=config.upsampler,
                                 ablation=config.ablation or None, **run.generator_kwargs)
     generator.build((None, run.height, run.width, run.semantic_nc))
-    discriminator = build_discriminator(run.semantic_nc, ndf=config.ndf)
+    discriminator = build_discriminator(run.semantic_nc, ndf=config.ndf, model=config.model)
     discriminator.build((None, run.height, run.width, run.semantic_nc + 3))
     return generator, discriminator
 

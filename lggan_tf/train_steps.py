@@ -39,7 +39,8 @@ class GANSteps:
       generator, discriminator: built Keras layers (lggan_tf.models).
       g_optimizer, d_optimizer: built Keras optimisers (LossScaleOptimizer for mixed_float16).
       weights: losses.LossWeights. vgg: VGGPerceptual or None. gan_mode: losses.GAN_MODES.
-      global_batch: images per step over all replicas. use_vae: call G(seg, image) (GauGAN VAE).
+      global_batch: images per step over all replicas. use_vae: call G(seg, image) (GauGAN VAE; SEAN, whose style
+        image is the ground truth, as the official code).
       jit_compile: XLA-compile the replica steps. inject_nan_at_step: testing hook, > 0 adds NaN to the G loss
         term `g_gan` at that (1-based) step. d_judges: what D judges (losses.D_JUDGES; 'fused' = I_C, Eq. (9)).
 

@@ -142,8 +142,8 @@ class _Trainer:
                                          class_ce=c.lambda_class, l1_image=c.lambda_l1, kld=c.lambda_kld,
                                          tv=c.lambda_tv)
             self.steps = GANSteps(self.strategy, self.generator, self.discriminator, self.g_opt, self.d_opt, weights,
-                                  self.vgg, c.gan_mode, c.batch_size, c.use_vae, c.jit_compile, c.inject_nan_at_step,
-                                  c.d_judges)
+                                  self.vgg, c.gan_mode, c.batch_size, c.use_vae or c.model == "sean", c.jit_compile,
+                                  c.inject_nan_at_step, c.d_judges)
         self.summaries = Summaries(self.run_dir.tb_train, self.run_dir.samples, self.run.palette,
                                    min(c.num_sample_images, c.batch_size), enabled=self.chief)
         self.stats = StatsWriter(self.run_dir.stats if self.chief else None)

@@ -78,3 +78,26 @@ def dayton_run(dayton_data, tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("cv_run") / "straight"
     config = TrainConfig.cross_view(**DAYTON_RUN, data_dir=str(dayton_data), model_dir=str(model_dir))
     return {"model_dir": model_dir, "result": trainer.train(config, log=lambda _: None), "config": config}
+
+
+SEAN_TINY = dict(model="sean", upsampler="sau", style_dim=16, height=64, width=64, ngf=4, ndf=8, spade_hidden=8,
+                 batch_size=2, num_examples=4, niter=0, niter_decay=2, mixed_precision="float32", deterministic=True,
+                 log_every_steps=1, summary_every_steps=2, save_every_steps=2, keep_checkpoints=3,
+                 num_sample_images=2)
+
+
+@pytest.fixture(scope="session")
+def sean_runs(tmp_path_factory):
+    """Tiny SEAN+SAU on synthetic scenes (64x64, ngf 4, 16-d codes), in process: 'straight' trains 4 steps
+    (checkpoints 2, 4); 'resumed' restarts from straight's ckpt-2 in fresh objects and trains to 4. Shared by the
+    training, style-transfer and export tests."""
+    from lggan_tf import trainer
+    from lggan_tf.train_config import TrainConfig
+
+    root = tmp_path_factory.mktemp("sean_runs")
+    straight, resumed = root / "straight", root / "resumed"
+    r1 = trainer.train(TrainConfig(**SEAN_TINY, model_dir=str(straight)), flags_text="--model=sean\n",
+                       log=lambda line: None)
+    r2 = trainer.train(TrainConfig(**SEAN_TINY, model_dir=str(resumed),
+                                   resume=str(straight / "checkpoints" / "ckpt-2")), log=lambda line: None)
+    return {"straight": straight, "resumed": resumed, "results": (r1, r2)}

@@ -20,6 +20,7 @@ import tensorflow as tf
 from PIL import Image
 
 from lggan_tf import summaries
+from lggan_tf.inference import generate_batch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +87,7 @@ def generate_split(generator, spec, split: str, out_dir: str, num_samples: int |
         os.makedirs(d)
     count, seen = 0, set()
     for batch in ds:
-        fake = to_uint8(generator(batch["semantic"], training=False)["image"])
+        fake = to_uint8(generate_batch(generator, batch)["image"])
         real = to_uint8(batch["image"])
         for i, raw in enumerate(batch["name"].numpy()):
             name = safe_name(raw.decode())

@@ -15,8 +15,9 @@ from lggan_tf.models.cross_view import (CrossViewGenerator, DualDiscriminator, b
 from lggan_tf.models.discriminator import MultiscaleDiscriminator, cross_view_discriminator
 from lggan_tf.models.gaugan import GauGANGenerator
 from lggan_tf.models.lggan import ABLATIONS, LGGANGenerator
+from lggan_tf.models.sean import SEANGenerator
 
-GENERATORS = ("gaugan", "lggan")
+GENERATORS = ("gaugan", "lggan", "sean")
 
 
 def build_generator(model, *, semantic_nc, label_channels, crop_size, aspect_ratio=1.0,
@@ -34,11 +35,19 @@ def build_generator(model, *, semantic_nc, label_channels, crop_size, aspect_rat
             options = {**ABLATIONS[ablation], **options}
         return LGGANGenerator(semantic_nc, label_channels, crop_size, aspect_ratio, num_upsampling_layers, ngf,
                               upsampler=upsampler, name="generator", **options)
+    if model == "sean":
+        if ablation is not None:
+            raise ValueError("ablation applies to --model lggan only (Table 9); SEAN has no local branch")
+        return SEANGenerator(semantic_nc, crop_size, aspect_ratio, num_upsampling_layers, ngf, upsampler=upsampler,
+                             name="generator", **options)
     raise ValueError(f"unknown model {model!r}; expected one of {GENERATORS}")
 
 
-def build_discriminator(semantic_nc, ndf=64, num_d=2, n_layers=4):
-    """Semantic-guided multiscale D_s on concat(seg, image): semantic_nc + 3 input channels."""
+def build_discriminator(semantic_nc, ndf=64, num_d=2, n_layers=4, model=None):
+    """Semantic-guided multiscale D_s on concat(seg, image): semantic_nc + 3 input channels. model='sean': SEAN's
+    older SPADE D (3 layers, the last feature conv at stride 2; sean_official_code.md §2.4)."""
+    if model == "sean":
+        return MultiscaleDiscriminator(ndf, num_d, 3, last_stride=2, name="discriminator")
     return MultiscaleDiscriminator(ndf, num_d, n_layers, name="discriminator")
 
 
@@ -50,7 +59,9 @@ def parameter_counts(generator, discriminator=None) -> dict:
     """Trainable parameters per sub-network of a built generator (and discriminator)."""
     if isinstance(generator, CrossViewGenerator):
         return cross_view_parameter_counts(generator, discriminator)
-    if isinstance(generator, LGGANGenerator):
+    if isinstance(generator, SEANGenerator):
+        parts = {"encoder": [generator.zencoder], "global": [], "local": [], "weight_map": [], "classifier": []}
+    elif isinstance(generator, LGGANGenerator):
         parts = {"encoder": [generator.encoder], "global": [generator.global_generator]}
         local = [getattr(generator, f"local_res_{i}") for i in range(generator.num_resblocks)] if generator.has_local else []
         for name in ("local_up_0", "local_up_1", "class_generators", "local_fusion_conv"):
@@ -65,11 +76,15 @@ def parameter_counts(generator, discriminator=None) -> dict:
                  "global": [generator.fc, generator.decoder], "local": [], "weight_map": [], "classifier": []}
     counts = {name: sum(count_trainable(layer) for layer in layers) for name, layers in parts.items()}
     counts["generator_total"] = count_trainable(generator)
+    if isinstance(generator, SEANGenerator):  # everything but the style encoder
+        counts["global"] = counts["generator_total"] - counts["encoder"]
+        upsamplers = [getattr(generator, f"upsample_{n}", None) for n in generator.up_positions]
+        counts["upsamplers"] = sum(count_trainable(u) for u in upsamplers if u is not None)
     if discriminator is not None:
         counts["discriminator_total"] = count_trainable(discriminator)
     return counts
 
 
 __all__ = ["ABLATIONS", "GENERATORS", "build_generator", "build_discriminator", "cross_view_discriminator",
-           "CrossViewGenerator", "DualDiscriminator", "build_cross_view_generator",
+           "CrossViewGenerator", "DualDiscriminator", "SEANGenerator", "build_cross_view_generator",
            "count_trainable", "parameter_counts"]

@@ -3,6 +3,8 @@
 SIS (spade_official_code.md §2): 2 scales, each 4x4 convs with padding 2: conv s2 -> ndf + LReLU; SN-conv s2 -> 2ndf,
 IN, LReLU; SN-conv s2 -> 4ndf, IN, LReLU; SN-conv s1 -> 8ndf, IN, LReLU; conv s1 -> 1. The norm wrapper removes the
 bias of the normalised convs. Scale 2 sees the input after a 3x3/2 average pool that excludes the padding.
+SEAN's older variant (sean_official_code.md §2.4): n_layers 3 and the last feature conv keeps stride 2
+(`last_stride=2`: 129, 65, 33 features and a 34x34 prediction at 256x256).
 Cross-view (lggan_official_code.md §2.3): the pix2pix NLayerDiscriminator, padding 1, biases kept, no spectral
 norm, a final sigmoid.
 
@@ -36,9 +38,10 @@ class PatchDiscriminator(keras.layers.Layer):
     """
 
     def __init__(self, ndf=64, num_convs=5, padding=2, spectral=True, norm_bias=False, sigmoid=False,
-                 kernel_initializer=None, track_running_stats=False, **kwargs):
+                 kernel_initializer=None, track_running_stats=False, last_stride=1, **kwargs):
         super().__init__(**kwargs)
         self.ndf, self.num_convs, self.padding = int(ndf), int(num_convs), int(padding)
+        self.last_stride = int(last_stride)
         self.spectral, self.norm_bias, self.sigmoid = bool(spectral), bool(norm_bias), bool(sigmoid)
         self.kernel_initializer, self.track_running_stats = kernel_initializer, bool(track_running_stats)
         nf = self.ndf
@@ -46,7 +49,7 @@ class PatchDiscriminator(keras.layers.Layer):
         self.conv_0 = Conv(nf, 4, 2, self.padding, kernel_initializer=kernel_initializer, name="conv_0")
         for n in range(1, n_mid + 1):
             nf = min(nf * 2, 512)
-            stride = 1 if n == n_mid else 2
+            stride = self.last_stride if n == n_mid else 2
             setattr(self, f"conv_{n}", Conv(nf, 4, stride, self.padding, spectral=self.spectral,
                                             use_bias=self.norm_bias, kernel_initializer=kernel_initializer,
                                             name=f"conv_{n}"))
@@ -77,7 +80,7 @@ class PatchDiscriminator(keras.layers.Layer):
         return {**super().get_config(), "ndf": self.ndf, "num_convs": self.num_convs, "padding": self.padding,
                 "spectral": self.spectral, "norm_bias": self.norm_bias, "sigmoid": self.sigmoid,
                 "kernel_initializer": serialize_initializer(self.kernel_initializer),
-                "track_running_stats": self.track_running_stats}
+                "track_running_stats": self.track_running_stats, "last_stride": self.last_stride}
 
 
 @register
@@ -87,12 +90,14 @@ class MultiscaleDiscriminator(keras.layers.Layer):
     call(x [B,H,W,Cin]) -> list over scales of `[f_0, ..., pred]`. The caller concatenates label map and image.
     """
 
-    def __init__(self, ndf=64, num_d=2, n_layers=4, spectral=True, **kwargs):
+    def __init__(self, ndf=64, num_d=2, n_layers=4, spectral=True, last_stride=1, **kwargs):
         super().__init__(**kwargs)
         self.ndf, self.num_d, self.n_layers, self.spectral = int(ndf), int(num_d), int(n_layers), bool(spectral)
+        self.last_stride = int(last_stride)
         for i in range(self.num_d):
             setattr(self, f"d_{i}", PatchDiscriminator(self.ndf, self.n_layers + 1, padding=2,
-                                                       spectral=self.spectral, name=f"d_{i}"))
+                                                       spectral=self.spectral, last_stride=self.last_stride,
+                                                       name=f"d_{i}"))
 
     def build(self, input_shape):
         b, h, w, c = input_shape
@@ -111,7 +116,7 @@ class MultiscaleDiscriminator(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "ndf": self.ndf, "num_d": self.num_d, "n_layers": self.n_layers,
-                "spectral": self.spectral}
+                "spectral": self.spectral, "last_stride": self.last_stride}
 
 
 def cross_view_discriminator(ndf=64, name="d"):

@@ -43,9 +43,14 @@ def test_painter_maps_colours_and_returns_every_branch(exported, loaded_export):
 
 @pytest.fixture
 def demo_url(exported):
+    yield from launch_demo(exported[0])
+
+
+def launch_demo(export_dir):
+    """Start `python -m exports.demo` on a free port; yields its URL, then stops it."""
     pytest.importorskip("gradio", reason="gradio not installed (pip install -e '.[test]')")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "exports.demo", f"--export_dir={exported[0]}", f"--port={port}"],
+    proc = subprocess.Popen([sys.executable, "-m", "exports.demo", f"--export_dir={export_dir}", f"--port={port}"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
