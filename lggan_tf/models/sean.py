@@ -14,7 +14,7 @@ Official key -> Keras variable (converter table; official PyTorch Linear/Conv we
 | official key | Keras variable |
 |---|---|
 | `Zencoder.model.{1,4,7,14}.weight/bias` | `zencoder/conv_{0,1,2,3}/kernel, bias` (3x3; 14 = the D-channel output conv) |
-| `Zencoder.model.10.weight/bias` (ConvTranspose [in, out, 3, 3]) | `zencoder/deconv/deconv/kernel [3,3,out,in]`, `bias` (TF 'same' phase: see layers/common.ConvTranspose) |
+| `Zencoder.model.10.weight/bias` (ConvTranspose [in, out, 3, 3]) | `zencoder/deconv/deconv/kernel [3,3,out,in]`, `bias` (exactly PyTorch's ConvTranspose2d(3, 2, 1, 1): layers/common.ConvTranspose) |
 | `fc.weight/bias` | `fc/kernel, bias` |
 | `B.conv_{0,1}.weight_orig/bias, weight_u, weight_v` | `B/conv_{0,1}/kernel, bias, vector_u, vector_v` |
 | `B.conv_s.weight_orig, weight_u, weight_v` | `B/conv_s/kernel, vector_u, vector_v` |
