@@ -87,7 +87,7 @@ def test_exported_images_equal_the_checkpoint_generator(cv_export, dayton_inputs
                                                                     label_map=labels).items()}
     for key in ("image", "image_global", "image_local"):
         assert_same_uint8(debug[key], reference[key], key)
-    np.testing.assert_allclose(debug["weight_map"], reference["weight_map"], atol=1e-6)
+    np.testing.assert_allclose(debug["weight_map"], reference["weight_map"], atol=1e-5)  # graph vs eager float order
     # Eq. (8) on the exported outputs: I_C = W_l I_L + W_g I_G (uint8 rounding of three images: <= 1 level).
     w = debug["weight_map"]
     fused = w[..., :1] * debug["image_local"].astype(np.float32) + w[..., 1:] * debug["image_global"]
