@@ -16,7 +16,6 @@ def test_load_run_restores_the_checkpointed_generator(tiny_run_dir):
     pairs = list(zip(run.generator.variables, reference.variables))
     assert len(pairs) == len(reference.variables) > 300
     for restored, stored in pairs:
-        assert restored.path == stored.path
         np.testing.assert_array_equal(restored.numpy(), stored.numpy(), err_msg=restored.path)
     labels = np.random.default_rng(0).integers(0, plan.spec.label_nc, [1, plan.height, plan.width])
     seg = np_semantic(labels, None, plan.spec.onehot_nc, plan.spec.use_instance)
