@@ -1,21 +1,6 @@
-"""One SavedModel export of the session's tiny LGGAN++ run, shared by the export, client and demo tests."""
-
-import subprocess
-import sys
+"""The session's SavedModel export (`exported`, tests/conftest.py) loaded once for the export, client and demo tests."""
 
 import pytest
-
-from tests.conftest import REPO
-
-
-@pytest.fixture(scope="session")
-def exported(tiny_run_dir, tmp_path_factory):
-    """(export base dir, version dir) written by the CLI: `python -m exports.export_saved_model`. ~25 s."""
-    export_dir = tmp_path_factory.mktemp("export") / "lggan"
-    proc = subprocess.run([sys.executable, "-m", "exports.export_saved_model", f"--model_dir={tiny_run_dir}",
-                           f"--export_dir={export_dir}"], capture_output=True, text=True, timeout=600, cwd=REPO)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return export_dir, export_dir / "2"
 
 
 @pytest.fixture(scope="session")
