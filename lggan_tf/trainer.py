@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -125,8 +126,8 @@ class _Trainer:
         if self.chief:
             self.run_dir.create()
             ckpt_dir = self.run_dir.checkpoints
-        else:
-            ckpt_dir = tempfile.mkdtemp(prefix=f"lggan-{worker_id(self.strategy)}-")
+        else:  # every worker takes part in a save; a non-chief writes into scratch that `close` removes
+            self.scratch_dir = ckpt_dir = tempfile.mkdtemp(prefix=f"lggan-{worker_id(self.strategy)}-")
         self.manager = AtomicCheckpointManager(self.checkpoint, ckpt_dir, c.keep_checkpoints, self.chief,
                                                worker_id(self.strategy))
         self.cross_view = c.task == "cross_view"
@@ -147,6 +148,13 @@ class _Trainer:
         self.summaries = Summaries(self.run_dir.tb_train, self.run_dir.samples, self.run.palette,
                                    min(c.num_sample_images, c.batch_size), enabled=self.chief)
         self.stats = StatsWriter(self.run_dir.stats if self.chief else None)
+
+    def close(self):
+        """Flush the summaries and remove a non-chief worker's checkpoint scratch folder."""
+        if hasattr(self, "summaries"):
+            self.summaries.close()
+        if getattr(self, "scratch_dir", None):
+            shutil.rmtree(self.scratch_dir, ignore_errors=True)
 
     def restore(self):
         """Restore per --resume; returns the checkpoint path or None (fresh start)."""
@@ -317,6 +325,5 @@ def train(config: TrainConfig, flags_text: str | None = None, log=log_stdout, st
         with StopRequest() as stop:
             return trainer.loop(stop)
     finally:
-        if hasattr(trainer, "summaries"):
-            trainer.summaries.close()
+        trainer.close()
         keras.mixed_precision.set_global_policy(previous_policy)

@@ -25,18 +25,109 @@ TINY_RUN_FLAGS = ["--dataset=synthetic", "--model=lggan", "--upsampler=sau", "--
                   "--mixed_precision=float32", "--lambda_vgg=0", "--vgg_weights=none"]
 
 
-@pytest.fixture(scope="session")
-def tiny_run_dir(tmp_path_factory):
-    """A 2-step LGGAN++ run on 64x64 synthetic scenes made once per session with `python train.py` (a real run
-    directory: config.json, checkpoints/ckpt-2, tb/, samples/), for evaluation and export tests. ~30 s."""
-    import subprocess
-    import sys
+CORE_INSTALL_MESSAGE = "tensorflow-serving-api is not installed (simulated core install)"
 
-    model_dir = tmp_path_factory.mktemp("tiny_run") / "run"
-    proc = subprocess.run([sys.executable, str(REPO / "train.py"), f"--model_dir={model_dir}", *TINY_RUN_FLAGS],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return model_dir
+
+def core_install_env(folder: pathlib.Path) -> dict:
+    """Environment in which `import tensorflow_serving` fails, as after `pip install -e .` without extras: a
+    stand-in package that raises ImportError comes first on PYTHONPATH."""
+    package = folder / "tensorflow_serving"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text(f"raise ImportError({CORE_INSTALL_MESSAGE!r})\n")
+    path = [str(folder), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+
+class _RunAndExport:
+    """The tiny run (`python train.py`, TINY_RUN_FLAGS) and its SavedModel export (`python -m
+    exports.export_saved_model`, as on a core install: no tensorflow-serving-api), made once per session in a background thread started as soon as collection ends:
+    both are mostly single-threaded (import, tracing), so on 2 cores they overlap the tests collected before their
+    first user instead of adding ~1 min to the wall time."""
+
+    def __init__(self, root: pathlib.Path, export: bool):
+        import threading
+
+        self.model_dir, self.export_dir = root / "run", root / "export" / "lggan"
+        self.export_dir.parent.mkdir(parents=True)
+        self.results = {}
+        self.events = {"run": threading.Event(), "export": threading.Event()}
+        self.thread = threading.Thread(target=self._work, args=(export,), daemon=True)
+        self.thread.start()
+
+    def _step(self, name, cmd, env=None):
+        import subprocess
+
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO, env=env)
+            self.results[name] = (proc.returncode, proc.stdout[-2000:] + proc.stderr[-3000:])
+        except subprocess.TimeoutExpired as err:
+            self.results[name] = (-1, f"timed out after {err.timeout} s")
+        self.events[name].set()
+        return self.results[name][0] == 0
+
+    def _work(self, export):
+        import sys
+
+        ok = self._step("run", [sys.executable, str(REPO / "train.py"), f"--model_dir={self.model_dir}",
+                                *TINY_RUN_FLAGS])
+        if export and ok:
+            self._step("export", [sys.executable, "-m", "exports.export_saved_model", f"--model_dir={self.model_dir}",
+                                  f"--export_dir={self.export_dir}"], env=core_install_env(self.model_dir.parent / "core"))
+        self.events["export"].set()
+
+    def wait(self, name):
+        self.events[name].wait(timeout=1800)
+        code, output = self.results.get(name, (None, "not run: the training run before it failed"))
+        assert code == 0, f"{name} failed ({code}):\n{output}"
+
+
+_BACKGROUND = {}
+
+
+def pytest_collection_finish(session):
+    """Start the tiny run (and its export) in the background when a collected test needs them."""
+    import tempfile
+
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if "tiny_run_dir" in needed or "exported" in needed:
+        root = pathlib.Path(tempfile.mkdtemp(prefix="lggan-tests-"))
+        _BACKGROUND["run"] = _RunAndExport(root, export="exported" in needed)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    job = _BACKGROUND.pop("run", None)
+    if job is not None:
+        job.thread.join(timeout=1800)
+        shutil.rmtree(job.model_dir.parent, ignore_errors=True)
+
+
+def _background_job():
+    if "run" not in _BACKGROUND:  # e.g. a fixture requested dynamically: start it now
+        import tempfile
+
+        _BACKGROUND["run"] = _RunAndExport(pathlib.Path(tempfile.mkdtemp(prefix="lggan-tests-")), export=True)
+    return _BACKGROUND["run"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir():
+    """A 2-step LGGAN++ run on 64x64 synthetic scenes made once per session with `python train.py` (a real run
+    directory: config.json, checkpoints/ckpt-2, tb/, samples/), for evaluation and export tests. ~30 s, started in
+    the background when collection ends."""
+    job = _background_job()
+    job.wait("run")
+    return job.model_dir
+
+
+@pytest.fixture(scope="session")
+def exported(tiny_run_dir):
+    """(export base dir, version dir) of the tiny run written by the CLI `python -m exports.export_saved_model`,
+    shared by the export, client, demo and evaluation tests. ~25 s, in the background after the run."""
+    job = _background_job()
+    job.wait("export")
+    return job.export_dir, job.export_dir / "2"
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 import evaluate
-from exports import export_saved_model
 
 
 def lines(path):
@@ -101,9 +100,8 @@ def test_saved_model_without_export_is_a_clear_error(tmp_path, capsys):
     assert "saved_model.pb" in capsys.readouterr().err
 
 
-def test_saved_model_mode_matches_model_mode(evaluated, tiny_run_dir, tmp_path):
-    export_saved_model.export_run(str(tiny_run_dir), str(tmp_path / "export"))
-    rc = evaluate.run(["evaluate.py", f"--saved_model={tmp_path / 'export'}", "--dataset=synthetic", "--height=64",
+def test_saved_model_mode_matches_model_mode(evaluated, exported, tmp_path):
+    rc = evaluate.run(["evaluate.py", f"--saved_model={exported[0]}", "--dataset=synthetic", "--height=64",
                        "--width=64", "--num_samples=4", "--batch_size=2", "--metrics=psnr", f"--out_dir={tmp_path}"])
     assert rc == 0
     record = lines(tmp_path / "metric-psnr.jsonl")[0]

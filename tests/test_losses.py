@@ -73,8 +73,7 @@ def test_bad_gan_arguments_raise_clear_errors():
 def test_feature_matching_matches_numpy_and_detaches_real():
     fake, real = d_output(), d_output()
     got = losses.feature_matching_loss(fake, real).numpy()
-    want = sum(np_mean(np.abs(f - r)) for sf, sr in zip(fake, real) for f, r in zip(sf[:-1], sr[:-1])) / len(fake)
-    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(got, np_feature_matching(fake, real), rtol=1e-5)
     real_vars = [[tf.Variable(t) for t in s] for s in real]
     fake_vars = [[tf.Variable(t) for t in s] for s in fake]
     with tf.GradientTape() as tape:
@@ -88,14 +87,30 @@ def test_feature_matching_without_features_says_how_to_disable():
         losses.feature_matching_loss(rand(B, 4, 4, 1), rand(B, 4, 4, 1))
 
 
+def np_local_l1(class_images, real, masks):
+    """Eq. (3) as the official code: sum_i mean |U_i - I_real * M_i| over the whole image -> [B]."""
+    return sum(np_mean(np.abs(class_images[:, :, :, i] - real * masks[:, :, :, i, None]))
+               for i in range(masks.shape[-1]))
+
+
+def np_feature_matching(fake, real):
+    """Mean over D scales of the sum over intermediate features of the per-example mean |f - r| -> [B]."""
+    return sum(np_mean(np.abs(f - r)) for sf, sr in zip(fake, real) for f, r in zip(sf[:-1], sr[:-1])) / len(fake)
+
+
+def np_kl(mu, logvar):
+    return -0.5 * np.sum(1 + logvar - mu ** 2 - np.exp(logvar), axis=1)
+
+
+def np_tv(x):
+    return np.abs(np.diff(x, axis=1)).sum(axis=(1, 2, 3)) + np.abs(np.diff(x, axis=2)).sum(axis=(1, 2, 3))
+
+
 def test_local_l1_is_eq3_as_official_with_unmasked_class_images():
     class_images, real = rand(B, H, W, N, 3), rand(B, H, W, 3)
     masks = (RNG.uniform(size=(B, H, W, N)) > 0.5).astype(np.float32)
     got = losses.local_l1_loss(class_images, real, masks).numpy()
-    want = np.zeros(B, np.float32)
-    for i in range(N):  # sum_i mean |U_i - I_real * M_i| over the whole image
-        want += np_mean(np.abs(class_images[:, :, :, i] - real * masks[:, :, :, i, None]))
-    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(got, np_local_l1(class_images, real, masks), rtol=1e-5)
     with pytest.raises(ValueError, match="N=4 classes but masks has 3"):
         losses.local_l1_loss(class_images, real, masks[..., :3])
 
@@ -104,10 +119,8 @@ def test_image_l1_kl_and_total_variation_match_numpy():
     x, y = rand(B, H, W, 3), rand(B, H, W, 3)
     np.testing.assert_allclose(losses.image_l1_loss(x, y).numpy(), np_mean(np.abs(x - y)), rtol=1e-5)
     mu, logvar = rand(B, 8), rand(B, 8)
-    want_kl = -0.5 * np.sum(1 + logvar - mu ** 2 - np.exp(logvar), axis=1)
-    np.testing.assert_allclose(losses.kl_divergence(mu, logvar).numpy(), want_kl, rtol=1e-5)
-    want_tv = np.abs(x[:, 1:] - x[:, :-1]).sum(axis=(1, 2, 3)) + np.abs(x[:, :, 1:] - x[:, :, :-1]).sum(axis=(1, 2, 3))
-    np.testing.assert_allclose(losses.total_variation_loss(x).numpy(), want_tv, rtol=1e-5)
+    np.testing.assert_allclose(losses.kl_divergence(mu, logvar).numpy(), np_kl(mu, logvar), rtol=1e-5)
+    np.testing.assert_allclose(losses.total_variation_loss(x).numpy(), np_tv(x), rtol=1e-5)
 
 
 def test_mixed_precision_inputs_give_float32_per_example_losses():
@@ -156,12 +169,20 @@ def test_generator_loss_total_is_weighted_sum_of_terms():
     assert set(terms) == {"g_gan", "g_feat", "g_vgg", "g_local_l1", "g_l1", "g_kld", "g_tv"}
     assert vgg.calls == 3  # once per fake image (I_C, I_G, I_L)
     keys = list(d_fakes)
-    np.testing.assert_allclose(terms["g_gan"], sum(losses.gan_generator_loss(d_fakes[k]) for k in keys), rtol=1e-5)
-    np.testing.assert_allclose(terms["g_vgg"], sum(3 * np_mean(np.abs(outputs[k] - real)) for k in keys), rtol=1e-5)
-    np.testing.assert_allclose(terms["g_local_l1"], losses.local_l1_loss(outputs["class_images"], real, masks))
-    want = (1 * terms["g_gan"] + 10 * terms["g_feat"] + 10 * terms["g_vgg"] + 1 * terms["g_local_l1"]
-            + 2 * terms["g_l1"] + 0.05 * terms["g_kld"] + 0.5 * terms["g_tv"])
-    np.testing.assert_allclose(total.numpy(), want.numpy(), rtol=1e-5)
+    want = {  # NumPy, summed over the fake images I_C, I_G, I_L
+        "g_gan": sum(np.mean([np_mean(NP_G["hinge"](s[-1])) for s in d_fakes[k]], axis=0) for k in keys),
+        "g_feat": sum(np_feature_matching(d_fakes[k], d_real) for k in keys),
+        "g_vgg": sum(3 * np_mean(np.abs(outputs[k] - real)) for k in keys),
+        "g_local_l1": np_local_l1(outputs["class_images"], real, masks),
+        "g_l1": sum(np_mean(np.abs(outputs[k] - real)) for k in keys),
+        "g_kld": np_kl(outputs["mu"], outputs["logvar"]),
+        "g_tv": sum(np_tv(outputs[k]) for k in keys),
+    }
+    for name, value in want.items():
+        np.testing.assert_allclose(terms[name], value, rtol=1e-5, err_msg=name)
+    np.testing.assert_allclose(total.numpy(), 1 * want["g_gan"] + 10 * want["g_feat"] + 10 * want["g_vgg"]
+                               + 1 * want["g_local_l1"] + 2 * want["g_l1"] + 0.05 * want["g_kld"]
+                               + 0.5 * want["g_tv"], rtol=1e-5)
     assert total.shape == (B,) and all(t.shape == (B,) for t in terms.values())
 
 
@@ -224,7 +245,7 @@ def test_generator_loss_rejects_missing_inputs_and_falls_back_to_class_masks():
     with pytest.raises(ValueError, match="needs the class masks"):
         losses.generator_loss(outputs, real, None, d_fakes, d_real, LossWeights(vgg=0))
     _, terms = losses.generator_loss(dict(outputs, class_masks=masks), real, None, d_fakes, d_real, LossWeights(vgg=0))
-    np.testing.assert_allclose(terms["g_local_l1"], losses.local_l1_loss(outputs["class_images"], real, masks))
+    np.testing.assert_allclose(terms["g_local_l1"], np_local_l1(outputs["class_images"], real, masks), rtol=1e-5)
     with pytest.raises(ValueError, match="non-empty subset"):
         losses.generator_loss(outputs, real, masks, {"fused": d_real}, d_real, LossWeights(vgg=0))
 

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from datasets.transforms import semantic_from_labels
 from exports import export_saved_model as exporter
-from exports.serving import to_uint8
 from lggan_tf.inference import load_run
+from tests.reference_generator import checkpoint_generator, np_semantic, np_uint8
 
 H = W = 64
 
@@ -44,27 +43,33 @@ def test_saved_model_cli_lists_the_signatures_and_dtypes(exported):
     assert "(-1, 64, 64, 3)" in blocks["serving_default"]
 
 
-def test_exported_images_equal_the_checkpoint_generator(exported, loaded_export, tiny_run_dir):
-    run = load_run(str(tiny_run_dir))
-    spec = run.plan.spec
+def test_exported_images_equal_an_independent_forward_of_the_checkpoint(exported, loaded_export, tiny_run_dir):
+    """Each signature against a generator filled straight from the checkpoint file (tf.train.load_checkpoint), fed
+    a NumPy one-hot + instance-edge input, its [-1, 1] output turned into uint8 in NumPy."""
+    checkpoint = tf.train.latest_checkpoint(str(tiny_run_dir / "checkpoints"))
+    reference, plan = checkpoint_generator(tiny_run_dir, checkpoint)
+    spec = plan.spec
     labels, instances = scene()
+
+    def forward(instance_map):
+        return reference(np_semantic(labels, instance_map, spec.onehot_nc, spec.use_instance), training=False)
+
+    with_edges, plain = forward(instances), forward(None)
     sig = loaded_export.signatures
-    with_edges = to_uint8(run.generator(semantic_from_labels(labels, instances, spec), training=False)["image"])
-    eager = run.generator(semantic_from_labels(labels, None, spec), training=False)
-    np.testing.assert_array_equal(sig["serving_default"](label_map=labels)["image"], to_uint8(eager["image"]))
-    np.testing.assert_array_equal(
-        sig["generate_with_instances"](label_map=labels, instance_map=instances)["image"], with_edges)
-    onehot = semantic_from_labels(labels, instances, spec)
-    np.testing.assert_array_equal(sig["generate_onehot"](onehot=onehot)["image"], with_edges)
+    np.testing.assert_array_equal(sig["serving_default"](label_map=labels)["image"], np_uint8(plain["image"]))
+    np.testing.assert_array_equal(sig["generate_with_instances"](label_map=labels, instance_map=instances)["image"],
+                                  np_uint8(with_edges["image"]))
+    onehot = np_semantic(labels, instances, spec.onehot_nc, spec.use_instance)
+    np.testing.assert_array_equal(sig["generate_onehot"](onehot=onehot)["image"], np_uint8(with_edges["image"]))
     debug = sig["generate_debug"](label_map=labels)
     for key in ("image", "image_global", "image_local"):
-        np.testing.assert_array_equal(debug[key], to_uint8(eager[key]), err_msg=key)
-    np.testing.assert_allclose(debug["weight_map"], eager["weight_map"], atol=1e-6)
+        np.testing.assert_array_equal(debug[key], np_uint8(plain[key]), err_msg=key)
+    np.testing.assert_allclose(debug["weight_map"], plain["weight_map"], atol=1e-6)
     assert not np.array_equal(debug["image"], debug["image_global"])  # the fusion of Eq. (8) is exported
     pngs = np.array([tf.io.encode_png(x[..., None]).numpy() for x in labels.astype(np.uint8)], dtype=object)
     out = sig["generate_png"](label_png_bytes=tf.constant(pngs))["image_png_bytes"].numpy()
     decoded = np.stack([tf.io.decode_png(b).numpy() for b in out])
-    np.testing.assert_array_equal(decoded, to_uint8(eager["image"]))
+    np.testing.assert_array_equal(decoded, np_uint8(plain["image"]))
     single = sig["generate_png"](label_png_bytes=tf.constant(pngs[0]))["image_png_bytes"]
     assert single.shape == () and tf.io.decode_png(single).shape == (H, W, 3)
 

@@ -203,7 +203,25 @@ def test_lean_with_unknown_batch_size_uses_the_dense_form():
                                atol=1e-5)
 
 
+def sau_reference(x, weights, s=2, k=5):
+    """The SAU layer (SAKG + Eq. (1)) in plain float64 TF ops, independent of lggan_tf.layers.sau: 1x1 compressor
+    conv, 3x3 'SAME' kernel encoder, feature shuffle of the s*s phases, softmax over the k*k taps, nearest x s
+    expansion and the zero-padded k x k weighted sum. weights: [compressor kernel, bias, encoder kernel, bias]."""
+    wc, bc, we, be = weights
+    logits = tf.nn.conv2d(tf.nn.conv2d(x, wc, 1, "VALID") + bc, we, 1, "SAME") + be
+    b, h, w, _ = logits.shape
+    kernels = tf.nn.softmax(tf.reshape(logits, [b, h, w, s, s, k * k]), axis=-1)  # channel (a*s + c)*k*k + tap
+    kernels = tf.reshape(tf.transpose(kernels, [0, 1, 3, 2, 4, 5]), [b, s * h, s * w, k * k])
+    up = tf.repeat(tf.repeat(x, s, axis=1), s, axis=2)
+    r = k // 2
+    up = tf.pad(up, [[0, 0], [r, r], [r, r], [0, 0]])
+    return tf.add_n([kernels[..., i * k + j, None] * up[:, i:i + s * h, j:j + s * w, :]
+                     for i in range(k) for j in range(k)])
+
+
 def test_layer_lean_and_patches_agree_in_output_and_weight_gradients(monkeypatch):
+    """Both impls of the layer against the plain-op reference (float64 autodiff): output, dL/dx and the kernel
+    predictor's weight gradients."""
     import lggan_tf.layers.sau as sau
 
     monkeypatch.setattr(sau, "DENSE_MAX_BYTES", 0)  # the chunked form, as at full size
@@ -214,13 +232,23 @@ def test_layer_lean_and_patches_agree_in_output_and_weight_gradients(monkeypatch
     layers["patches"].set_weights(layers["lean"].get_weights())
     np.testing.assert_allclose(layers["lean"].predict_kernels(x).numpy(),
                                tf.nn.depth_to_space(layers["lean"].predict_phase_kernels(x), 2).numpy(), atol=0)
-    results = {}
-    for impl, layer in layers.items():
+
+    def squared_sum_and_grads(forward, x, variables):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = layer(x)
+            y = forward(x)
             loss = tf.reduce_sum(tf.square(y))
-        results[impl] = [y.numpy()] + [g.numpy() for g in tape.gradient(loss, [x] + layer.trainable_variables)]
-    assert np.abs(results["lean"][2]).max() > 1e-3  # the kernel predictor's weights do get a gradient
-    for lean, patches in zip(results["lean"], results["patches"]):
-        np.testing.assert_allclose(lean, patches, atol=1e-5, rtol=1e-5)
+        return [y.numpy()] + [g.numpy() for g in tape.gradient(loss, [x] + variables)]
+
+    lean = layers["lean"]
+    names = [v.path.rsplit("/", 2)[-2:] for v in lean.trainable_variables]
+    assert names == [["channel_compressor", "kernel"], ["channel_compressor", "bias"],
+                     ["kernel_encoder", "kernel"], ["kernel_encoder", "bias"]]
+    ref_vars = [tf.Variable(tf.cast(v, tf.float64)) for v in lean.trainable_variables]
+    reference = squared_sum_and_grads(lambda t: sau_reference(t, ref_vars), tf.cast(x, tf.float64), ref_vars)
+    results = {impl: squared_sum_and_grads(layer, x, layer.trainable_variables) for impl, layer in layers.items()}
+    assert np.abs(reference[2]).max() > 1e-3  # the kernel predictor's weights do get a gradient
+    for impl, got in results.items():
+        for i, (value, want) in enumerate(zip(got, reference)):
+            scale = np.abs(want).max()
+            np.testing.assert_allclose(value, want, atol=2e-5 * scale, rtol=0, err_msg=f"{impl} item {i}")

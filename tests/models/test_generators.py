@@ -73,12 +73,18 @@ def test_lggan_plus_plus_uses_sau_everywhere():
 
 
 def test_weight_map_fusion_eq8():
+    """W from G_w's features by a NumPy 1x1 conv and channel softmax (Eq. (7)); I_C = W_l I_L + W_g I_G (Eq. (8))."""
     seg, _ = label_batch()
-    out = build(upsampler="sau")(seg, training=True)
-    w = out["weight_map"].numpy()
-    np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-6)
-    expected = w[..., :1] * out["image_local"] + w[..., 1:] * out["image_global"]
-    np.testing.assert_allclose(out["image"], expected, atol=1e-6)
+    g = build(upsampler="sau")
+    out = g(seg, training=True)
+    features = g.weight_up_1(g.weight_up_0(g.encoder(seg)["x_enc"])).numpy()  # G_w before its 1x1 conv
+    logits = features @ g.weight_conv.kernel.numpy()[0, 0] + g.weight_conv.bias.numpy()
+    w = np.exp(logits - logits.max(-1, keepdims=True))
+    w /= w.sum(-1, keepdims=True)
+    assert np.ptp(w[..., 0]) > 1e-3  # a spatially varying map, not a constant 1/2
+    np.testing.assert_allclose(out["weight_map"], w, atol=1e-5)
+    expected = w[..., :1] * out["image_local"].numpy() + w[..., 1:] * out["image_global"].numpy()
+    np.testing.assert_allclose(out["image"], expected, atol=1e-5)
 
 
 def test_absent_class_contributes_nothing():

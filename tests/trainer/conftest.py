@@ -89,3 +89,41 @@ def tiny_runs(tmp_path_factory):
     r2 = trainer.train(tiny_config(resumed, resume=str(straight / "checkpoints" / "ckpt-2")),
                        log=logs["resumed"].append)
     return {"straight": straight, "resumed": resumed, "results": (r1, r2), "logs": logs}
+
+
+class BackgroundRuns:
+    """Training subprocesses started together; `wait(name)` -> (model_dir, stdout) once that one exits 0."""
+
+    def __init__(self, root, commands):
+        self.dirs = {name: root / name for name in commands}
+        self.procs = {name: subprocess.Popen(cmd(self.dirs[name]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                             text=True, env=child_env(), cwd=REPO)
+                      for name, cmd in commands.items()}
+        self.outputs = {}
+
+    def wait(self, name, timeout=900):
+        if name not in self.outputs:
+            self.outputs[name] = self.procs[name].communicate(timeout=timeout)[0]
+        assert self.procs[name].returncode == 0, self.outputs[name][-3000:]
+        return self.dirs[name], self.outputs[name]
+
+    def close(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def mirrored_runs(tmp_path_factory):
+    """The tiny run for 2 steps on 2 logical CPUs with MirroredStrategy ('synced', `train.py`) and the same with
+    SPADE's batch norm not synchronised ('unsync', tests/trainer/unsync_mirrored.py), both started in the
+    background at once: tracing is mostly single-threaded, so on 2 cores they overlap each other and the in-process
+    `tiny_runs` (request this fixture before `tiny_runs`)."""
+    commands = {
+        "synced": lambda d: train_cmd(*cli_args(d, train_steps=2, logical_cpus=2, strategy="mirrored")),
+        "unsync": lambda d: [sys.executable, "-m", "tests.trainer.unsync_mirrored", str(d)],
+    }
+    runs = BackgroundRuns(tmp_path_factory.mktemp("mirrored"), commands)
+    yield runs
+    runs.close()
