@@ -3,7 +3,7 @@ install -e .` without tensorflow-serving-api) loaded once for the export, client
 
 import pytest
 
-from tests.conftest import CORE_INSTALL_MESSAGE, core_install_env  # noqa: F401  (re-exported for test_warmup)
+from tests.conftest import core_install_env
 
 
 @pytest.fixture(scope="session")

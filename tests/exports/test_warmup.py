@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from exports import export_saved_model as exporter
 from exports.warmup import _varint, encode_predict_log
-from tests.exports.conftest import CORE_INSTALL_MESSAGE
+from tests.conftest import CORE_INSTALL_MESSAGE
 
 
 def api_log(model_name, signature_name, inputs):
