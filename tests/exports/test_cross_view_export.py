@@ -11,6 +11,7 @@ from PIL import Image
 from datasets.cross_view import CLASS_NAMES
 from exports import client
 from exports import export_saved_model as exporter
+from tests.reference_generator import assert_uint8_matches
 
 H = W = 64
 VOID = len(CLASS_NAMES)  # 6
@@ -54,17 +55,6 @@ def reference(dayton_run, dayton_inputs):
     return {k: v.numpy() for k, v in generator(x, masks, training=False).items()}
 
 
-def numpy_uint8(x):
-    return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def assert_same_uint8(served, float_image, what="image"):
-    """The served uint8 image is the NumPy conversion of the float one, up to float noise between the traced graph
-    and eager execution on a value at a rounding boundary (measured: 1 of 36,864 values, by one level)."""
-    diff = np.abs(served.astype(np.int16) - numpy_uint8(float_image))
-    assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3, (what, diff.max(), np.mean(diff > 0))
-
-
 def test_signatures_and_input_specs(cv_export):
     signatures = cv_export[2].signatures
     assert set(signatures) == {"serving_default", "generate_debug"}
@@ -82,11 +72,11 @@ def test_exported_images_equal_the_checkpoint_generator(cv_export, dayton_inputs
     aerial, semantic, labels = dayton_inputs
     signatures = cv_export[2].signatures
     served = signatures["serving_default"](input_image=aerial, semantic=semantic, label_map=labels)["image"].numpy()
-    assert_same_uint8(served, reference["image"])
+    assert_uint8_matches(served, reference["image"])
     debug = {k: v.numpy() for k, v in signatures["generate_debug"](input_image=aerial, semantic=semantic,
                                                                     label_map=labels).items()}
     for key in ("image", "image_global", "image_local"):
-        assert_same_uint8(debug[key], reference[key], key)
+        assert_uint8_matches(debug[key], reference[key], key)
     np.testing.assert_allclose(debug["weight_map"], reference["weight_map"], atol=1e-5)  # graph vs eager float order
     # Eq. (8) on the exported outputs: I_C = W_l I_L + W_g I_G (uint8 rounding of three images: <= 1 level).
     w = debug["weight_map"]

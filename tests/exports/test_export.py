@@ -1,9 +1,7 @@
 """SavedModel export: signatures and dtypes, identity with the checkpoint's generator, in-graph input checks,
 assets and the warm-up file, versioning and atomic writes."""
 
-import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +9,7 @@ import tensorflow as tf
 
 from exports import export_saved_model as exporter
 from lggan_tf.inference import load_run
-from tests.reference_generator import checkpoint_generator, np_semantic, np_uint8
+from tests.reference_generator import assert_uint8_matches, checkpoint_generator, np_semantic, np_uint8
 
 H = W = 64
 
@@ -45,7 +43,8 @@ def test_saved_model_cli_lists_the_signatures_and_dtypes(exported):
 
 def test_exported_images_equal_an_independent_forward_of_the_checkpoint(exported, loaded_export, tiny_run_dir):
     """Each signature against a generator filled straight from the checkpoint file (tf.train.load_checkpoint), fed
-    a NumPy one-hot + instance-edge input, its [-1, 1] output turned into uint8 in NumPy."""
+    a NumPy one-hot + instance-edge input, its [-1, 1] output turned into uint8 in NumPy (equal up to one level on
+    values at a rounding boundary: graph vs eager float order)."""
     checkpoint = tf.train.latest_checkpoint(str(tiny_run_dir / "checkpoints"))
     reference, plan = checkpoint_generator(tiny_run_dir, checkpoint)
     spec = plan.spec
@@ -56,15 +55,15 @@ def test_exported_images_equal_an_independent_forward_of_the_checkpoint(exported
 
     with_edges, plain = forward(instances), forward(None)
     sig = loaded_export.signatures
-    np.testing.assert_array_equal(sig["serving_default"](label_map=labels)["image"], np_uint8(plain["image"]))
-    np.testing.assert_array_equal(sig["generate_with_instances"](label_map=labels, instance_map=instances)["image"],
-                                  np_uint8(with_edges["image"]))
+    assert_uint8_matches(sig["serving_default"](label_map=labels)["image"], plain["image"])
+    assert_uint8_matches(sig["generate_with_instances"](label_map=labels, instance_map=instances)["image"],
+                         with_edges["image"])
     onehot = np_semantic(labels, instances, spec.onehot_nc, spec.use_instance)
-    np.testing.assert_array_equal(sig["generate_onehot"](onehot=onehot)["image"], np_uint8(with_edges["image"]))
+    assert_uint8_matches(sig["generate_onehot"](onehot=onehot)["image"], with_edges["image"])
     debug = sig["generate_debug"](label_map=labels)
     for key in ("image", "image_global", "image_local"):
-        np.testing.assert_array_equal(debug[key], np_uint8(plain[key]), err_msg=key)
-    np.testing.assert_allclose(debug["weight_map"], plain["weight_map"], atol=1e-6)
+        assert_uint8_matches(debug[key], plain[key], key)
+    np.testing.assert_allclose(debug["weight_map"], plain["weight_map"], atol=1e-5)  # graph vs eager float order
     assert not np.array_equal(debug["image"], debug["image_global"])  # the fusion of Eq. (8) is exported
     pngs = np.array([tf.io.encode_png(x[..., None]).numpy() for x in labels.astype(np.uint8)], dtype=object)
     out = sig["generate_png"](label_png_bytes=tf.constant(pngs))["image_png_bytes"].numpy()

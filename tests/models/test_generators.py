@@ -73,12 +73,16 @@ def test_lggan_plus_plus_uses_sau_everywhere():
 
 
 def test_weight_map_fusion_eq8():
-    """W from G_w's features by a NumPy 1x1 conv and channel softmax (Eq. (7)); I_C = W_l I_L + W_g I_G (Eq. (8))."""
+    """W from G_w's features by a NumPy 1x1 conv, the paper's InstanceNorm + ReLU (§3.3, the default
+    weight_map_head) and a channel softmax (Eq. (7)); I_C = W_l I_L + W_g I_G (Eq. (8))."""
     seg, _ = label_batch()
     g = build(upsampler="sau")
     out = g(seg, training=True)
     features = g.weight_up_1(g.weight_up_0(g.encoder(seg)["x_enc"])).numpy()  # G_w before its 1x1 conv
     logits = features @ g.weight_conv.kernel.numpy()[0, 0] + g.weight_conv.bias.numpy()
+    assert g.weight_map_head == "paper"
+    mean, var = logits.mean((1, 2), keepdims=True), logits.var((1, 2), keepdims=True)
+    logits = np.maximum((logits - mean) / np.sqrt(var + 1e-5), 0.0)  # param-free InstanceNorm (eps 1e-5), ReLU
     w = np.exp(logits - logits.max(-1, keepdims=True))
     w /= w.sum(-1, keepdims=True)
     assert np.ptp(w[..., 0]) > 1e-3  # a spatially varying map, not a constant 1/2
