@@ -27,6 +27,8 @@ def read_label(path, spec, flag):
     import numpy as np
     from PIL import Image
 
+    from datasets.checks import remap_np
+
     try:
         with Image.open(path) as img:
             if img.mode not in ("L", "P", "I", "I;16"):
@@ -34,12 +36,7 @@ def read_label(path, spec, flag):
             raw = np.asarray(img).astype(np.int64)
     except OSError as err:
         raise ValueError(f"{flag}={path}: cannot read the label map ({err})") from err
-    label = raw + spec.label_shift
-    if spec.contain_dontcare:
-        dontcare = label < 0
-        if spec.ignore_value is not None:
-            dontcare |= raw == spec.ignore_value
-        label = np.where(dontcare, spec.label_nc, label)
+    label = remap_np(raw, spec)  # the dataset's shift and don't-care rule, as the input pipeline
     bad = np.unique(label[(label < 0) | (label >= spec.onehot_nc)])
     if bad.size:
         raise ValueError(f"{flag}={path}: class ids {sorted(set((bad - spec.label_shift).tolist()))[:10]} unknown "
@@ -90,7 +87,6 @@ def mix_codes(style_codes, style_present, mean_codes, regions):
 
 def transfer(run, label, style_image, style_label, regions, mean_codes_path, seed=0):
     """uint8 [H, W, 3] image of `label` with the per-region styles (see module docstring)."""
-    import numpy as np
     import tensorflow as tf
 
     from datasets.transforms import semantic_from_labels
