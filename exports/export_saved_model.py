@@ -17,6 +17,8 @@ import os
 import shutil
 import sys
 
+from lggan_tf.run_dir import replace_dir
+
 CLASSES_ASSET = os.path.join("assets", "classes.json")
 WARMUP_ASSET = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
@@ -54,18 +56,6 @@ def write_warmup_requests(path: str, contract, model_name: str) -> None:
 
     inputs = ENDPOINT_SETS[contract.task].warmup_inputs(contract)
     write_warmup_file(path, [encode_predict_log(model_name, "serving_default", inputs)], WARMUP_ASSET)
-
-
-def _replace_dir(tmp: str, final: str) -> None:
-    """Rename tmp to final; an existing final (only with --overwrite) is moved aside first, then deleted."""
-    old = None
-    if os.path.exists(final):
-        old = final + ".old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.rename(final, old)
-    os.rename(tmp, final)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def export_run(model_dir: str, export_dir: str, checkpoint: str | None = None, compute_dtype: str = "float32",
@@ -125,7 +115,7 @@ def export_generator(generator, spec, height: int, width: int, export_dir: str, 
         build_archive(generator, contract, mean_codes).write_out(tmp, verbose=False)
         write_assets(tmp, contract)
         write_warmup_requests(tmp, contract, model_name)
-        _replace_dir(tmp, final)
+        replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

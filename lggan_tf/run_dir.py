@@ -13,6 +13,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
+
+
+def replace_dir(tmp: str, final: str) -> None:
+    """Put the complete directory `tmp` at `final`: an existing `final` is moved aside first and deleted only after
+    the rename, so a crash leaves either the old or the new directory, never a partial one."""
+    old = None
+    if os.path.exists(final):
+        old = final + ".old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclasses.dataclass(frozen=True)

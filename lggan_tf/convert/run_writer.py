@@ -114,7 +114,7 @@ def write_run(models: ConvertedModels, model_dir: str, overwrite: bool = False, 
     """Write config.json, flags.txt and checkpoints/ckpt-0 (G, D, fresh optimisers, step 0) aside, then rename
     the folder to `model_dir`. Returns the checkpoint prefix inside model_dir."""
     from lggan_tf.checkpoints import AtomicCheckpointManager
-    from lggan_tf.run_dir import RunDir
+    from lggan_tf.run_dir import RunDir, replace_dir
     from lggan_tf.train_setup import build_optimizers
 
     model_dir = os.path.normpath(model_dir)
@@ -145,13 +145,7 @@ def write_run(models: ConvertedModels, model_dir: str, overwrite: bool = False, 
                                      "files": models.summaries, **(extra or {})}}
         run_dir.write_config(record)
         run_dir.write_flags(flags_text(config))
-        old = None
-        if os.path.exists(model_dir):
-            old = tmp + ".old"
-            os.replace(model_dir, old)
-        os.replace(tmp, model_dir)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, model_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -21,6 +21,8 @@ import tempfile
 
 import numpy as np
 
+from lggan_tf.run_dir import replace_dir
+
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.weights.h5"
 META_FILE = "network.json"
@@ -132,9 +134,7 @@ def save_converted(model, out_dir: str, name: str, protocol: str, source=None, e
                 "keras_parameters": int(sum(int(np.prod(v.shape)) for v in model.weights)), **(extra or {})}
         with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=1)
-        if os.path.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
