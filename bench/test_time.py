@@ -1,7 +1,7 @@
 """Wall time of the test suite (the README's test command) and its 15 slowest tests, as one JSON object.
 
 Runs `python -m pytest -p no:cacheprovider --durations=15 [pytest args]` (-q comes from the project's addopts) from
-the repository root and prints
+the repository root (with pyproject's addopts: pytest-xdist, one worker per core, at most 4) and prints
 {"total_s", "exit_code", "summary", "slowest": [{"test", "phase", "seconds"}], "cpus", "load_before",
 "load_after", "git_revision", "python", "started_utc"}. Measure on a quiet machine: the load averages are recorded
 so a run on a busy one can be recognised.
@@ -24,7 +24,7 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-DURATION = re.compile(r"^\s*([0-9.]+)s\s+(call|setup|teardown)\s+(\S+)\s*$")
+DURATION = re.compile(r"^\s*([0-9.]+)s\s+(call|setup|teardown)\s+(\S+?)(@g\d+)?\s*$")  # @gNNN: xdist group
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
 
 

@@ -2,6 +2,7 @@
 
     python bench/train_step.py --json                                   # tiny + medium, float32 + mixed_bfloat16
     python bench/train_step.py --configs=full --precisions=float32 --steps=2 --json
+    python bench/train_step.py --configs=tiny --precisions=float32 --optimizers=keras,fused   # FusedAdam's gain
 
 Each (config, precision) runs in a fresh subprocess, so the peak RSS (resource.getrusage ru_maxrss) is its own.
 Input: a blocky random label map (16x16-pixel cells over `classes_present` classes) one-hot + an edge channel.
@@ -31,7 +32,7 @@ CONFIGS = {
 }
 
 
-def run_child(name: str, precision: str, steps: int) -> dict:
+def run_child(name: str, precision: str, steps: int, optimizer: str = "fused") -> dict:
     sys.path.insert(0, REPO)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -40,6 +41,7 @@ def run_child(name: str, precision: str, steps: int) -> dict:
 
     from lggan_tf import losses
     from lggan_tf.models import build_discriminator, build_generator, parameter_counts
+    from lggan_tf.optimizers import FusedAdam
     from lggan_tf.train_steps import GANSteps
 
     h, w, ngf, ndf, hidden, s, k, n_up, batch, present = CONFIGS[name]
@@ -54,7 +56,8 @@ def run_child(name: str, precision: str, steps: int) -> dict:
         d.build((None, h, w, s + 3))
         opts = []
         for model in (g, d):
-            opt = keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9, epsilon=1e-8)
+            adam = FusedAdam if optimizer == "fused" else keras.optimizers.Adam
+            opt = adam(1e-4, beta_1=0.0, beta_2=0.9, epsilon=1e-8)
             opt.build(model.trainable_variables)
             opts.append(opt)
     rng = np.random.default_rng(0)
@@ -74,7 +77,7 @@ def run_child(name: str, precision: str, steps: int) -> dict:
         float(scalars["g_total"]), float(d_scalars["d_total"])
         times.append(time.perf_counter() - t0)
     step_sec = statistics.median(times[1:])
-    return {"config": name, "precision": precision, "height": h, "width": w, "ngf": ngf, "ndf": ndf, "spade_hidden": hidden,
+    return {"config": name, "precision": precision, "optimizer": optimizer, "height": h, "width": w, "ngf": ngf, "ndf": ndf, "spade_hidden": hidden,
             "semantic_nc": s, "batch": batch, "first_call_sec": round(times[0], 2), "step_sec": round(step_sec, 3),
             "steps_per_sec": round(1.0 / step_sec, 3), "images_per_sec": round(batch / step_sec, 2),
             "timed_steps": steps, "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -88,27 +91,35 @@ def main(argv=None) -> int:
     parser.add_argument("--precisions", default="float32,mixed_bfloat16")
     parser.add_argument("--steps", type=int, default=3, help="timed steps after the first (tracing) call")
     parser.add_argument("--json", action="store_true", help="JSON lines only (default also prints a summary)")
-    parser.add_argument("--child", nargs=2, metavar=("CONFIG", "PRECISION"), help=argparse.SUPPRESS)
+    parser.add_argument("--optimizers", default="fused",
+                        help="comma list of fused (lggan_tf.optimizers.FusedAdam, what train.py uses) and keras "
+                             "(keras.optimizers.Adam, ~37 graph ops per variable)")
+    parser.add_argument("--child", nargs=3, metavar=("CONFIG", "PRECISION", "OPTIMIZER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print("RESULT " + json.dumps(run_child(args.child[0], args.child[1], args.steps)), flush=True)
+        print("RESULT " + json.dumps(run_child(*args.child[:2], args.steps, args.child[2])), flush=True)
         return 0
     for name in args.configs.split(","):
         if name not in CONFIGS:
             parser.error(f"--configs: unknown config {name!r}; expected some of {sorted(CONFIGS)}")
-    for name in args.configs.split(","):
-        for precision in args.precisions.split(","):
-            proc = subprocess.run([sys.executable, __file__, "--child", name, precision, f"--steps={args.steps}"],
-                                  capture_output=True, text=True, cwd=REPO)
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-            if proc.returncode or not lines:
-                record = {"config": name, "precision": precision, "error": proc.stderr.strip().splitlines()[-3:]}
-            else:
-                record = json.loads(lines[-1][len("RESULT "):])
-            print(json.dumps(record), flush=True)
-            if not args.json and "step_sec" in record:
-                print(f"# {name} {precision}: {record['steps_per_sec']} steps/s, peak {record['peak_rss_mib']} MiB",
-                      file=sys.stderr)
+    for optimizer in args.optimizers.split(","):
+        if optimizer not in ("fused", "keras"):
+            parser.error(f"--optimizers: unknown optimizer {optimizer!r}; expected fused and/or keras")
+    runs = [(n, p, o) for n in args.configs.split(",") for p in args.precisions.split(",")
+            for o in args.optimizers.split(",")]
+    for name, precision, optimizer in runs:
+        proc = subprocess.run([sys.executable, __file__, "--child", name, precision, optimizer,
+                               f"--steps={args.steps}"], capture_output=True, text=True, cwd=REPO)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode or not lines:
+            record = {"config": name, "precision": precision, "optimizer": optimizer,
+                      "error": proc.stderr.strip().splitlines()[-3:]}
+        else:
+            record = json.loads(lines[-1][len("RESULT "):])
+        print(json.dumps(record), flush=True)
+        if not args.json and "step_sec" in record:
+            print(f"# {name} {precision} {optimizer}: first call {record['first_call_sec']} s, "
+                  f"{record['steps_per_sec']} steps/s, peak {record['peak_rss_mib']} MiB", file=sys.stderr)
     return 0
 
 

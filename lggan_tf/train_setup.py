@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from lggan_tf import schedules
+from lggan_tf.optimizers import FusedAdam
 from lggan_tf.models.spade_decoder import NUM_UPSAMPLING
 from lggan_tf.train_config import TrainConfig
 
@@ -174,13 +175,13 @@ def build_models(config: TrainConfig, run: RunPlan):
 
 
 def build_optimizers(config: TrainConfig, precision: str, generator, discriminator):
-    """Two Adam optimisers (TTUR by default), built on their variables (must run inside the strategy scope)."""
+    """Two Adam optimisers (TTUR by default; lggan_tf.optimizers.FusedAdam, Keras Adam with one kernel per
+    variable), built on their variables (must run inside the strategy scope)."""
     s = schedules.optimizer_settings(config.lr, config.beta1, config.beta2, config.ttur, 0, config.niter,
                                      config.niter_decay)
     optimizers = []
     for lr, name, model in ((s.lr_g, "g_adam", generator), (s.lr_d, "d_adam", discriminator)):
-        opt = keras.optimizers.Adam(learning_rate=lr, beta_1=s.beta1, beta_2=s.beta2,
-                                    epsilon=schedules.ADAM_EPSILON, name=name)
+        opt = FusedAdam(learning_rate=lr, beta_1=s.beta1, beta_2=s.beta2, epsilon=schedules.ADAM_EPSILON, name=name)
         if precision == "mixed_float16":
             opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
         opt.build(model.trainable_variables)

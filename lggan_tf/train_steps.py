@@ -58,10 +58,13 @@ class GANSteps:
         self.weights, self.vgg, self.gan_mode = weights, vgg, gan_mode
         self.global_batch, self.use_vae = int(global_batch), bool(use_vae)
         self.inject_nan_at_step = int(inject_nan_at_step)
-        self._g_replica = tf.function(self._g_replica_step, jit_compile=jit_compile or None)
-        self._d_replica = tf.function(self._d_replica_step, jit_compile=jit_compile or None)
-        self.g_step = tf.function(self._g_step)
-        self.d_step = tf.function(self._d_step)
+        # autograph=False: the steps (and every layer they call) have no tensor-dependent Python control flow, so
+        # AutoGraph's source-to-source conversion of each call (~20 % of tracing on CPU) is skipped; a tensor used
+        # as a Python bool in a step now fails loudly at trace time instead of being converted.
+        self._g_replica = tf.function(self._g_replica_step, jit_compile=jit_compile or None, autograph=False)
+        self._d_replica = tf.function(self._d_replica_step, jit_compile=jit_compile or None, autograph=False)
+        self.g_step = tf.function(self._g_step, autograph=False)
+        self.d_step = tf.function(self._d_step, autograph=False)
 
     # --- per replica ------------------------------------------------------------------------------------------
     def _generate(self, seg, real):
@@ -163,8 +166,8 @@ class CrossViewSteps:
         self.weights, self.vgg, self.gan_mode = weights, vgg, gan_mode
         self.sigmoid = gan_mode == "original"
         self.global_batch, self.inject_nan_at_step = int(global_batch), int(inject_nan_at_step)
-        self._replica = tf.function(self._replica_step, jit_compile=jit_compile or None)
-        self.train_step = tf.function(self._train_step)
+        self._replica = tf.function(self._replica_step, jit_compile=jit_compile or None, autograph=False)  # as GANSteps
+        self.train_step = tf.function(self._train_step, autograph=False)
 
     def _average(self, per_example):
         return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32), global_batch_size=self.global_batch)

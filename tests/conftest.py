@@ -82,12 +82,31 @@ class _RunAndExport:
 
 
 _BACKGROUND = {}
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # set in pytest-xdist's worker processes
+
+
+def pytest_configure(config):
+    from tests import parallel
+
+    parallel.register_markers(config)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the xdist_group markers
+def pytest_collection_modifyitems(config, items):
+    if XDIST_WORKER:
+        from tests import parallel
+
+        parallel.group_and_order(items)
 
 
 def pytest_collection_finish(session):
-    """Start the tiny run (and its export) in the background when a collected test needs them."""
+    """Start the tiny run (and its export) in the background when a collected test needs them. Not in an xdist
+    worker: every worker collects every test, and only the one that gets their group should make them (on first
+    use, `_background_job`), while the other worker keeps the second core busy."""
     import tempfile
 
+    if XDIST_WORKER:
+        return
     needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     if "tiny_run_dir" in needed or "exported" in needed:
         root = pathlib.Path(tempfile.mkdtemp(prefix="lggan-tests-"))

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from lggan_tf.describe import describe
 
 
@@ -17,6 +19,7 @@ def test_describe_ade20k_matches_official_breakdown():
     assert result["discriminator_total"] == 5_836_930
 
 
+@pytest.mark.cost(11)
 def test_describe_cli_prints_one_json_object_and_rejects_unknown_upsampler():
     ok = subprocess.run([sys.executable, "-m", "lggan_tf.describe", "--model", "gaugan", "--dataset", "synthetic",
                          "--ngf", "8", "--upsampler", "sau"], capture_output=True, text=True, timeout=300)

@@ -21,11 +21,7 @@ def run_train(*args, timeout=180):
                           timeout=timeout, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
-@pytest.mark.parametrize("name", FLAGFILES)
-def test_dry_run_resolves_each_flagfile(name):
-    proc = run_train("--dry_run", f"--flagfile=flags/{name}.cfg")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+def check_dry_run(name, result):
     config, resolved, params = result["config"], result["resolved"], result["parameters"]
     h, w, batch, epochs, semantic_nc = EXPECTED[name]
     assert (config["dataset"], config["model"], config["upsampler"]) == (name, "lggan", "sau")
@@ -37,6 +33,25 @@ def test_dry_run_resolves_each_flagfile(name):
         assert params["generator_total"] > 100e6
     else:
         assert (config["lambda_vgg"], config["vgg_weights"]) == (0.0, "none")
+
+
+def test_dry_run_cli_prints_the_resolved_run():
+    """`train.py --dry_run` end to end, once (a subprocess costs ~5 s of imports; the other flagfiles go through the
+    same library call in-process below)."""
+    proc = run_train("--dry_run", "--flagfile=flags/cityscapes.cfg")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    check_dry_run("cityscapes", json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("name", FLAGFILES)
+def test_dry_run_resolves_each_flagfile(name):
+    """What `train.py --dry_run --flagfile=flags/<name>.cfg` prints: the flags parsed as train.py parses them, then
+    trainer.dry_run (full-size G and D built, parameters counted)."""
+    from lggan_tf import trainer
+    from tests.test_flagfiles import resolve
+
+    result = json.loads(json.dumps(trainer.dry_run(resolve(f"--flagfile=flags/{name}.cfg"))))
+    check_dry_run(name, result)
 
 
 def test_task_and_dataset_mismatch_is_one_clear_line():

@@ -71,6 +71,7 @@ def test_cli_writes_a_run_that_computes_the_official_outputs(converted):
     assert not list(model_dir.parent.glob(".*converting*"))
 
 
+@pytest.mark.cost(20)
 def test_export_reproduces_the_official_image(converted, tmp_path):
     model_dir, _, _ = converted
     _run(["-m", "exports.export_saved_model", f"--model_dir={model_dir}", f"--export_dir={tmp_path / 'export'}"])
@@ -92,6 +93,7 @@ def test_evaluate_scores_the_converted_run(converted, tmp_path):
     assert all(line["checkpoint"].endswith("ckpt-0") and line["num_samples"] == 2 for line in lines)
 
 
+@pytest.mark.cost(40)
 def test_train_fine_tunes_from_the_converted_checkpoint(converted):
     model_dir, _, _ = converted
     _run(["train.py", f"--flagfile={model_dir / 'flags.txt'}", "--train_steps=2", "--batch_size=2",

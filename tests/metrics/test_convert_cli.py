@@ -40,6 +40,7 @@ def test_converted_directory_reproduces_pytorch_fid_features(converted):
     assert relative_error(extractor(FIXTURE["images"][:2]), FIXTURE["pool3"][:2]) <= 1e-4
 
 
+@pytest.mark.cost(10)
 def test_evaluate_reports_fid_and_kid_only_with_the_converted_network(converted, tmp_path, capsys):
     import evaluate
 

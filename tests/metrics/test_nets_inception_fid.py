@@ -32,6 +32,7 @@ def test_features_match_pytorch_fid(outputs):
         assert relative_error(outputs[name].mean(axis=(1, 2)), FIXTURE[f"{name}_channel_mean"]) <= 1e-4
 
 
+@pytest.mark.cost(10)
 def test_fid_matches_pytorch_fid(outputs):
     n = len(FIXTURE["images"]) // 2
 

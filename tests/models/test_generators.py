@@ -122,6 +122,7 @@ def test_class_validity_and_loss_per_sample():
                                per_sample, rtol=1e-5)
 
 
+@pytest.mark.cost(12)
 def test_one_gradient_step_decreases_each_loss():
     """A small gradient step on each term alone lowers that term on a fixed batch (G terms and the D loss).
 

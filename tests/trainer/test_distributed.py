@@ -69,6 +69,7 @@ def free_ports(n):
     return ports
 
 
+@pytest.mark.cost(55)
 def test_multi_worker_two_processes(tmp_path):
     """The README's recipe on localhost: the same command on two workers (TF_CONFIG, strategy chosen
     automatically) with one shared --model_dir. Both exit 0; the chief's checkpoints are the only files written;

@@ -5,9 +5,12 @@ import re
 import signal
 import subprocess
 
+import pytest
+
 from tests.trainer.conftest import child_env, cli_args, latest_step, stop, train_cmd, wait_for
 
 
+@pytest.mark.cost(95)
 def test_sigkill_resume_sigint_then_nan(tmp_path):
     run = tmp_path / "run"
     args = cli_args(run, train_steps=1000, niter=334)  # 3 steps per epoch: 334 + 2 epochs cover 1000 steps
