@@ -12,12 +12,15 @@ import dataclasses
 import glob
 import importlib
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from datasets import geometry as geometry_lib
 from datasets.errors import DatasetError
+
+if TYPE_CHECKING:  # annotations only: TensorFlow is imported where the pipeline is built
+    import tensorflow as tf
 
 PREPROCESS_MODES = ("fixed", "resize_and_crop", "scale_width", "scale_width_and_crop", "crop")
 UPSAMPLING_LAYERS = ("normal", "more", "most")

@@ -8,7 +8,6 @@ Uses PIL only (no TF), so it is cheap to call from the trainer and the CLI.
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np

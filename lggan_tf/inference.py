@@ -10,7 +10,6 @@ only the generator is restored from the checkpoint (the discriminator and optimi
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import tensorflow as tf
 

@@ -1,7 +1,5 @@
 """SAFU reassembly (both impls vs NumPy Eq. (1)), SAKG size, the SAU layer, guidance and mixed precision."""
 
-import os
-
 import keras
 import numpy as np
 import pytest

@@ -39,7 +39,7 @@ def test_each_scale_and_stage_matches_pytorch(converted):
     model, arrays, _, _ = converted
     image = arrays["image"].astype(np.float32)
     base = model.get_layer("base")
-    stages = [base.get_layer(f"base.layer1.pool").output] + [
+    stages = [base.get_layer("base.layer1.pool").output] + [
         base.get_layer(f"base.{name}.block{n}.relu").output for name, n, *_ in deeplabv2._LAYERS]
     bgr = model.get_layer("caffe_bgr")(image)
     got = keras.Model(base.input, stages)(bgr)

@@ -1,5 +1,6 @@
 """Faults, through train.py subprocesses on one run directory: SIGKILL then resume, SIGINT saves and exits 0,
-a NaN loss stops with a message naming the step and term and keeps the last good checkpoint."""
+a NaN loss stops with a message naming the step and term and keeps the last good checkpoint. The model is the tiny
+GauGAN (the fault handling is the trainer's, whatever the generator; its trace costs a third less than LGGAN++'s)."""
 
 import re
 import signal
@@ -9,11 +10,13 @@ import pytest
 
 from tests.trainer.conftest import child_env, cli_args, latest_step, stop, train_cmd, wait_for
 
+MODEL = dict(model="gaugan", upsampler="nearest")
 
-@pytest.mark.cost(95)
+
+@pytest.mark.cost(80)
 def test_sigkill_resume_sigint_then_nan(tmp_path):
     run = tmp_path / "run"
-    args = cli_args(run, train_steps=1000, niter=334)  # 3 steps per epoch: 334 + 2 epochs cover 1000 steps
+    args = cli_args(run, train_steps=1000, niter=334, **MODEL)  # 3 steps per epoch: 334 + 2 epochs cover 1000 steps
 
     killed = subprocess.Popen(train_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env=child_env())
@@ -42,7 +45,7 @@ def test_sigkill_resume_sigint_then_nan(tmp_path):
     assert m > k and latest_step(run) == m
 
     nan = subprocess.run(train_cmd(*cli_args(run, train_steps=m + 3, niter=334, save_every_steps=1,
-                                             inject_nan_at_step=m + 2)),
+                                             inject_nan_at_step=m + 2, **MODEL)),
                          capture_output=True, text=True, env=child_env(), timeout=300)
     assert nan.returncode == 3, nan.stderr[-3000:]
     assert f"non-finite loss at step {m + 2}: g_gan = nan" in nan.stderr
