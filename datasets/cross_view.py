@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from datasets.base import DatasetSpec, Example, finish_pipeline, register_layout, tfrecord_shards
+from datasets.base import DatasetSpec, Example, finish_pipeline, map_plain, register_layout, tfrecord_shards
 from datasets.errors import DatasetError
 from datasets.files import IMAGE_EXTS, list_files, natural_key, split_folder, stem
 
@@ -312,7 +312,7 @@ def build_cross_view_dataset(spec: DatasetSpec, data_dir, split, batch_size, tra
 
     ds = source
     if cache:
-        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
+        ds = map_plain(ds, load, deterministic=True).cache()
     if training:
         heavy = cache or bool(records)  # decoded examples and file bytes are costly to buffer; paths are not
         ds = ds.shuffle(max(1, min(count, 256 if heavy else count)), seed=seed, reshuffle_each_iteration=True)
@@ -325,7 +325,6 @@ def build_cross_view_dataset(spec: DatasetSpec, data_dir, split, batch_size, tra
         return _crop(ex, geometry.out_h, geometry.out_w, training,
                      base_seed + tf.stack([tf.constant(0, tf.int64), index]))
 
-    ds = ds.enumerate().map(per_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic or None)
-    ds = ds.batch(batch_size, drop_remainder=training).map(_finalize, num_parallel_calls=tf.data.AUTOTUNE,
-                                                            deterministic=True)
+    ds = map_plain(ds.enumerate(), per_example, deterministic=deterministic or None)
+    ds = map_plain(ds.batch(batch_size, drop_remainder=training), _finalize, deterministic=True)
     return finish_pipeline(ds, deterministic, input_context)

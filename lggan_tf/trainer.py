@@ -198,6 +198,7 @@ class _Trainer:
     # --- data ---------------------------------------------------------------------------------------------------
     def _dataset_fn(self, input_context, epoch: int, position: int):
         from datasets import build_dataset
+        from datasets.base import map_plain
 
         c, run = self.config, self.run
         seed = (c.seed * 1_000_003 + epoch) % (2 ** 31)  # shuffling and augmentation; the scenes: synthetic_seed
@@ -205,7 +206,7 @@ class _Trainer:
                            scene_seed=c.synthetic_seed, deterministic=c.deterministic, input_context=input_context,
                            num_examples=run.num_examples, height=run.data_height, width=run.data_width)
         keys = ("input_image", "image", "semantic", "masks") if self.cross_view else ("label", "image", "semantic")
-        ds = ds.map(lambda b: {k: b[k] for k in keys})
+        ds = map_plain(ds, lambda b: {k: b[k] for k in keys}, deterministic=True)
         local = max(1, input_context.num_replicas_in_sync // input_context.num_input_pipelines)
         return ds.take(run.steps_per_epoch * local).skip(position * local)
 
