@@ -83,6 +83,11 @@ class _RunAndExport:
 
 _BACKGROUND = {}
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # set in pytest-xdist's worker processes
+if XDIST_WORKER:
+    # One worker per core already fills the machine: one TF thread per pool in each worker and in the processes it
+    # starts (they inherit the environment), so idle pool threads do not spin against the other worker.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 def pytest_configure(config):
