@@ -77,8 +77,9 @@ def run_child(name: str, precision: str, steps: int, optimizer: str = "fused") -
         float(scalars["g_total"]), float(d_scalars["d_total"])
         times.append(time.perf_counter() - t0)
     step_sec = statistics.median(times[1:])
-    return {"config": name, "precision": precision, "optimizer": optimizer, "height": h, "width": w, "ngf": ngf, "ndf": ndf, "spade_hidden": hidden,
-            "semantic_nc": s, "batch": batch, "first_call_sec": round(times[0], 2), "step_sec": round(step_sec, 3),
+    return {"config": name, "precision": precision, "optimizer": optimizer, "height": h, "width": w, "ngf": ngf,
+            "ndf": ndf, "spade_hidden": hidden, "semantic_nc": s, "batch": batch,
+            "first_call_sec": round(times[0], 2), "step_sec": round(step_sec, 3),
             "steps_per_sec": round(1.0 / step_sec, 3), "images_per_sec": round(batch / step_sec, 2),
             "timed_steps": steps, "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "generator_params": parameter_counts(g, d)["generator_total"],

@@ -10,8 +10,9 @@ each variable with `tf.raw_ops.ResourceApplyAdam`, whose kernel evaluates Keras'
     alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
     m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2);  var -= m * alpha / (sqrt(v) + epsilon)
 
-(tests/test_optimizers.py: equal to keras.optimizers.Adam within float32 rounding over several steps, on one
-device and under MirroredStrategy). AMSGrad and non-float32 variables fall back to Keras's update_step.
+(tests/test_optimizers.py: equal to keras.optimizers.Adam within float32 rounding over several steps on one
+device, and the same checkpoint; tests/trainer/test_distributed.py trains with it under MirroredStrategy). AMSGrad
+and non-float32 variables fall back to Keras's update_step.
 """
 
 from __future__ import annotations

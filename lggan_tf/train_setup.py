@@ -9,8 +9,8 @@ import keras
 import numpy as np
 
 from lggan_tf import schedules
-from lggan_tf.optimizers import FusedAdam
 from lggan_tf.models.spade_decoder import NUM_UPSAMPLING
+from lggan_tf.optimizers import FusedAdam
 from lggan_tf.train_config import TrainConfig
 
 

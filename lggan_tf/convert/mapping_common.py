@@ -171,6 +171,13 @@ class StateConsumer:
                 b = b[out_permutation]
             self._record(dense.bias, b, (prefix + ".bias",), lambda s: s)
 
+    def resnet_blocks(self, blocks) -> None:
+        """The official pix2pixHD-style residual trunk `resnet_blocks<i>.conv1/conv2` (i from 1) into our blocks'
+        conv_0 / conv_1, in order."""
+        for i, block in enumerate(blocks, start=1):
+            self.conv(f"resnet_blocks{i}.conv1", block.conv_0)
+            self.conv(f"resnet_blocks{i}.conv2", block.conv_1)
+
     def stacked_convs(self, prefixes, layer) -> None:
         """N per-class Conv2d (`p.weight` [out, in, k, k], `p.bias`) into our class-partitioned ClassConv
         (kernel [N, k, k, in, out], bias [N, out]); class i of ours is prefixes[i]."""

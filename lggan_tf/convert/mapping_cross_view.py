@@ -19,10 +19,7 @@ from lggan_tf.convert.mapping_common import StateConsumer
 def map_cross_view_generator(c: StateConsumer, g) -> None:
     for i, name in enumerate(("enc_0", "enc_1", "enc_2")):
         c.conv(f"conv{i + 1}", getattr(g, name).conv)
-    for i in range(g.num_resblocks):
-        block = getattr(g, f"res_{i}")
-        c.conv(f"resnet_blocks{i + 1}.conv1", block.conv_0)
-        c.conv(f"resnet_blocks{i + 1}.conv2", block.conv_1)
+    c.resnet_blocks(getattr(g, f"res_{i}") for i in range(g.num_resblocks))
     c.deconv("deconv3_global", g.global_up_0.up)
     c.deconv("deconv4_global", g.global_up_1.up)
     c.conv("deconv5_global", g.global_conv)

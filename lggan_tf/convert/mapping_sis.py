@@ -49,10 +49,7 @@ def map_lggan_generator(c: StateConsumer, g) -> None:
         c.conv(f"conv{i}", getattr(g.encoder, f"conv{i}").conv)
     map_spade_decoder(c, g.global_generator)
     c.skip_dead("fc.weight", "fc.bias")  # the SPADE 'fc' (semantic_nc -> 16 ngf) is built but unused
-    for i in range(g.num_resblocks):
-        block = getattr(g, f"local_res_{i}")
-        c.conv(f"resnet_blocks{i + 1}.conv1", block.conv_0)
-        c.conv(f"resnet_blocks{i + 1}.conv2", block.conv_1)
+    c.resnet_blocks(getattr(g, f"local_res_{i}") for i in range(g.num_resblocks))
     c.deconv("deconv3_local", g.local_up_0.up)
     c.deconv("deconv4_local", g.local_up_1.up)
     c.stacked_convs([f"deconv5_{i}" for i in range(g.num_local_classes)], g.class_generators)
